@@ -1,0 +1,56 @@
+import { IdempotencyError } from "./idempotency-error.ts";
+
+/** What kind of store failure happened. */
+export const storeErrorKinds = [
+  "connection",
+  "timeout",
+  "out-of-memory",
+  "read-only",
+  "redirection",
+  "replication",
+  "script",
+  "unknown",
+] as const;
+
+/** One of {@link storeErrorKinds}. */
+export type StoreErrorKind = (typeof storeErrorKinds)[number];
+
+/**
+ * A store backend failed. `retryable` says whether the same call may succeed later; `ambiguous`
+ * says the operation may or may not have been applied (its reply was lost), in which case a
+ * claim must be treated as not won.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await store.tryInsert(key, entry);
+ * } catch (error) {
+ *   if (error instanceof StoreError && error.retryable) return serviceUnavailable();
+ *   throw error;
+ * }
+ * ```
+ */
+export class StoreError extends IdempotencyError {
+  override readonly code = "ERR_IDEMPOTENT_STORE" as const;
+  /** Failure category. */
+  readonly kind: StoreErrorKind;
+  /** Whether retrying the same operation later may succeed. */
+  readonly retryable: boolean;
+  /** Whether the operation may have been applied although no reply arrived. */
+  readonly ambiguous: boolean;
+  /** The store operation that failed, e.g. `tryInsert`. */
+  readonly operation: string;
+
+  constructor(
+    kind: StoreErrorKind,
+    operation: string,
+    message: string,
+    options: ErrorOptions & { retryable?: boolean; ambiguous?: boolean } = {},
+  ) {
+    super(`${operation}: ${message}`, options.cause === undefined ? {} : { cause: options.cause });
+    this.kind = kind;
+    this.operation = operation;
+    this.retryable = options.retryable ?? kind !== "script";
+    this.ambiguous = options.ambiguous ?? false;
+  }
+}
