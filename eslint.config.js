@@ -13,15 +13,15 @@ export default tseslint.config(
       "@typescript-eslint/no-floating-promises": "error",
       "@typescript-eslint/no-misused-promises": "error",
       "@typescript-eslint/require-await": "off",
-      "@typescript-eslint/restrict-template-expressions": ["error", { allowNumber: true, allowBigInt: true }],
+      "@typescript-eslint/restrict-template-expressions": ["error", { allowNumber: true }],
       "@typescript-eslint/no-extraneous-class": "off",
       "@typescript-eslint/parameter-properties": ["error", { prefer: "class-property" }],
       "@typescript-eslint/prefer-enum-initializers": "off",
       "no-restricted-syntax": [
         "error",
         { selector: "TSEnumDeclaration", message: "Use an `as const` array and a derived union." },
-        { selector: "TSModuleDeclaration[kind='namespace']", message: "No namespaces." }
-      ]
+        { selector: "TSModuleDeclaration[kind='namespace']", message: "No namespaces." },
+      ],
     },
   },
   {

@@ -6,12 +6,7 @@ export type HeaderPairs = readonly (readonly [name: string, value: string])[];
 
 /** A value that `JSON.stringify` turns into the same value back. */
 export type JsonValue =
-  | null
-  | boolean
-  | number
-  | string
-  | readonly JsonValue[]
-  | { readonly [key: string]: JsonValue };
+  null | boolean | number | string | readonly JsonValue[] | { readonly [key: string]: JsonValue };
 
 /** Status and headers for {@link CachedResponse.from}. */
 export interface CachedResponseInit {
@@ -154,7 +149,8 @@ export class CachedResponse {
     const hasContentType = headers.some(
       (pair) => Array.isArray(pair) && String(pair[0]).toLowerCase() === "content-type",
     );
-    if (contentType !== undefined && !hasContentType) headers.unshift(["content-type", contentType]);
+    if (contentType !== undefined && !hasContentType)
+      headers.unshift(["content-type", contentType]);
     return new CachedResponse({
       status: init.status ?? status,
       headers: headers as unknown as HeaderPairs,

@@ -50,7 +50,11 @@ export interface IdempotencyStore {
   ): Promise<FencedOutcome>;
 
   /** Extends the lease of the claim `fencingToken` to `options.ttlMs` from now. */
-  touch(key: IdempotencyKey, fencingToken: FencingToken, options: TtlOptions): Promise<LeaseOutcome>;
+  touch(
+    key: IdempotencyKey,
+    fencingToken: FencingToken,
+    options: TtlOptions,
+  ): Promise<LeaseOutcome>;
 
   /** Releases the claim `fencingToken` without completing it, so a retry can claim again. */
   remove(key: IdempotencyKey, fencingToken: FencingToken): Promise<LeaseOutcome>;

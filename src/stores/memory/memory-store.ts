@@ -77,7 +77,10 @@ export class MemoryStore implements IdempotencyStore, AsyncDisposable {
 
   constructor(options: MemoryStoreOptions = {}) {
     const { maxEntries = Number.POSITIVE_INFINITY, sweepIntervalMs = 60_000 } = options;
-    if (maxEntries !== Number.POSITIVE_INFINITY && (!Number.isInteger(maxEntries) || maxEntries < 1)) {
+    if (
+      maxEntries !== Number.POSITIVE_INFINITY &&
+      (!Number.isInteger(maxEntries) || maxEntries < 1)
+    ) {
       throw new InvalidArgumentError("maxEntries", "expected a positive integer");
     }
     if (!Number.isInteger(sweepIntervalMs) || sweepIntervalMs < 0) {
