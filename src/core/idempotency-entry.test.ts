@@ -1,0 +1,94 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { EntryStateError } from "../errors/entry-state-error.ts";
+import { InvalidArgumentError } from "../errors/invalid-argument-error.ts";
+import { MalformedRecordError } from "../errors/malformed-record-error.ts";
+import { CachedResponse } from "./cached-response.ts";
+import { Fingerprint } from "./fingerprint.ts";
+import {
+  assertCompleted,
+  assertProcessing,
+  CompletedEntry,
+  IdempotencyEntry,
+  ProcessingEntry,
+} from "./idempotency-entry.ts";
+
+const fingerprint = Fingerprint.fromHex("0123456789abcdef0123456789abcdef");
+
+describe("IdempotencyEntry", () => {
+  it("moves from processing to completed", () => {
+    const entry = IdempotencyEntry.new(fingerprint, { ttlMs: 5000 });
+    expect(entry).toBeInstanceOf(ProcessingEntry);
+    expect(entry.state).toBe("processing");
+    const completed = entry.complete(CachedResponse.from("ok"));
+    expect(completed).toBeInstanceOf(CompletedEntry);
+    expect(completed.response.text()).toBe("ok");
+    expect(completed.fingerprint.equals(fingerprint)).toBe(true);
+  });
+
+  it("validates the lease", () => {
+    for (const ttlMs of [0, -1, 1.5, NaN, 2 ** 31]) {
+      expect(() => IdempotencyEntry.new(fingerprint, { ttlMs })).toThrow(InvalidArgumentError);
+    }
+  });
+
+  it("backs the typestate at run time for callers the compiler cannot check", () => {
+    const processing = IdempotencyEntry.new(fingerprint, { ttlMs: 5000 });
+    const completed = processing.complete(CachedResponse.from("x"));
+    expect(() => {
+      assertCompleted(processing);
+    }).toThrow(EntryStateError);
+    expect(() => {
+      assertProcessing(completed);
+    }).toThrow(EntryStateError);
+    expect(() => {
+      assertCompleted({ state: "completed", fingerprint, response: CachedResponse.from("x") });
+    }).toThrow(EntryStateError);
+  });
+
+  it("round-trips both states through the versioned JSON form", () => {
+    const processing = IdempotencyEntry.new(fingerprint, { ttlMs: 5000 });
+    const json = JSON.parse(JSON.stringify(processing)) as unknown;
+    expect(json).toEqual({
+      version: 1,
+      state: "processing",
+      fingerprint: fingerprint.hex,
+      leaseTtlMs: 5000,
+    });
+    const processingCopy = IdempotencyEntry.fromJSON(json);
+    expect(processingCopy).toBeInstanceOf(ProcessingEntry);
+    const completed = processing.complete(
+      new CachedResponse({ status: 201, headers: [["a", "b"]], body: new Uint8Array([0, 200]) }),
+    );
+    const completedCopy = IdempotencyEntry.fromJSON(JSON.parse(JSON.stringify(completed)));
+    if (!(completedCopy instanceof CompletedEntry)) throw new Error("expected completed");
+    expect(completedCopy.response.status).toBe(201);
+    expect([...completedCopy.response.body]).toEqual([0, 200]);
+  });
+
+  it("gives MalformedRecordError for unknown versions, states and corrupt fields", () => {
+    const good = JSON.parse(
+      JSON.stringify(IdempotencyEntry.new(fingerprint, { ttlMs: 5000 })),
+    ) as Record<string, unknown>;
+    for (const bad of [
+      null,
+      "x",
+      { ...good, version: 2 },
+      { ...good, state: "done" },
+      { ...good, fingerprint: "zz" },
+      { ...good, leaseTtlMs: -5 },
+      { ...good, state: "completed" },
+    ]) {
+      expect(() => IdempotencyEntry.fromJSON(bad)).toThrow(MalformedRecordError);
+    }
+    fc.assert(
+      fc.property(fc.anything(), (value) => {
+        try {
+          IdempotencyEntry.fromJSON(value);
+        } catch (error) {
+          expect(error).toBeInstanceOf(MalformedRecordError);
+        }
+      }),
+    );
+  });
+});

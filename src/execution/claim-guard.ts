@@ -1,0 +1,113 @@
+import { CachedResponse, type JsonValue } from "../core/cached-response.ts";
+import type { FencingToken } from "../core/fencing-token.ts";
+import type { IdempotencyEntry, Processing } from "../core/idempotency-entry.ts";
+import type { IdempotencyKey } from "../core/idempotency-key.ts";
+import type { IdempotencyStore } from "../core/idempotency-store.ts";
+import { ClaimLostError } from "../errors/claim-lost-error.ts";
+import { InvalidArgumentError } from "../errors/invalid-argument-error.ts";
+import { LeaseKeeper } from "./lease-keeper.ts";
+
+/** What a side effect may return; turned into a response by {@link CachedResponse.from}. */
+export type ResponseInput = CachedResponse | string | Uint8Array | JsonValue | undefined;
+
+/** Options of {@link ClaimGuard.complete}. */
+export interface CompleteOptions {
+  /** How long the response is replayed, in milliseconds; the guard's retention by default. */
+  readonly ttlMs?: number;
+}
+
+/** What a {@link ClaimGuard} needs from its creator. */
+export interface ClaimGuardInit {
+  readonly store: IdempotencyStore;
+  readonly key: IdempotencyKey;
+  readonly fencingToken: FencingToken;
+  readonly entry: IdempotencyEntry<Processing>;
+  readonly retentionTtlMs: number;
+  /** When the claim was sent, in milliseconds since the epoch. */
+  readonly claimedAt: number;
+}
+
+/**
+ * A won claim: keeps its lease alive while the side effect runs, and is settled exactly once,
+ * by {@link ClaimGuard.complete} or {@link ClaimGuard.release}. With `await using`, a scope
+ * that exits without completing releases the claim, so a retry can run again.
+ *
+ * @example
+ * ```ts
+ * const claim = await idempotency.claim(key, { operation: "POST /orders", body });
+ * if (claim.kind === "claimed") {
+ *   await using guard = claim.guard;
+ *   const order = await createOrder({ signal: guard.signal });
+ *   return await guard.complete(CachedResponse.from(order, { status: 201 }));
+ * } // thrown before complete? the claim is released here
+ * ```
+ */
+export class ClaimGuard implements AsyncDisposable {
+  /** The claimed key. */
+  readonly key: IdempotencyKey;
+  /** The claim's fencing token. */
+  readonly fencingToken: FencingToken;
+  readonly #init: ClaimGuardInit;
+  readonly #leaseKeeper: LeaseKeeper;
+  #settled = false;
+
+  constructor(init: ClaimGuardInit) {
+    this.#init = init;
+    this.key = init.key;
+    this.fencingToken = init.fencingToken;
+    this.#leaseKeeper = new LeaseKeeper(
+      init.store,
+      init.key,
+      init.fencingToken,
+      init.entry.leaseTtlMs,
+      init.claimedAt,
+    );
+  }
+
+  /** Aborted when the claim is lost (lease expired or re-claimed); stop the side effect then. */
+  get signal(): AbortSignal {
+    return this.#leaseKeeper.signal;
+  }
+
+  /** Whether `complete` or `release` was called. */
+  get settled(): boolean {
+    return this.#settled;
+  }
+
+  /**
+   * Stores the response for replay and returns it.
+   * @throws {@link ClaimLostError} when the store rejects the completion (the claim was lost);
+   *   the error carries the response.
+   */
+  async complete(response: ResponseInput, options: CompleteOptions = {}): Promise<CachedResponse> {
+    this.#settle("complete");
+    const cached = CachedResponse.from(response);
+    const outcome = await this.#init.store.complete(
+      this.key,
+      this.#init.entry.complete(cached),
+      this.fencingToken,
+      { ttlMs: options.ttlMs ?? this.#init.retentionTtlMs },
+    );
+    if (outcome.kind !== "applied") throw new ClaimLostError(outcome.kind, cached);
+    return cached;
+  }
+
+  /** Releases the claim without completing it; a retry then runs the side effect again. */
+  async release(): Promise<void> {
+    this.#settle("release");
+    await this.#init.store.remove(this.key, this.fencingToken);
+  }
+
+  /** Releases the claim unless it was completed or released. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    if (!this.#settled) await this.release();
+  }
+
+  #settle(operation: string): void {
+    if (this.#settled) {
+      throw new InvalidArgumentError("guard", `${operation}: the claim is already settled`);
+    }
+    this.#settled = true;
+    this.#leaseKeeper.stop();
+  }
+}

@@ -1,0 +1,193 @@
+import { DefaultFingerprintStrategy } from "../core/default-fingerprint-strategy.ts";
+import type { Fingerprint } from "../core/fingerprint.ts";
+import type { FingerprintBody, FingerprintStrategy } from "../core/fingerprint-strategy.ts";
+import { IdempotencyEntry } from "../core/idempotency-entry.ts";
+import type { IdempotencyKey } from "../core/idempotency-key.ts";
+import type { IdempotencyStore } from "../core/idempotency-store.ts";
+import { validateTtlMs } from "../core/ttl.ts";
+import { InvalidArgumentError } from "../errors/invalid-argument-error.ts";
+import { ClaimGuard, type ResponseInput } from "./claim-guard.ts";
+import type {
+  ClaimOutcome,
+  ExecutionOutcome,
+  FingerprintMismatch,
+  InFlight,
+  Replayed,
+} from "./execution-outcome.ts";
+
+/** Options of {@link Idempotency}. */
+export interface IdempotencyOptions {
+  /** Where entries live. */
+  readonly store: IdempotencyStore;
+  /** How requests are fingerprinted; XXH3-128 by default. */
+  readonly fingerprintStrategy?: FingerprintStrategy;
+  /** Lease of a claim, extended while the side effect runs; 30 000 ms by default. */
+  readonly leaseTtlMs?: number;
+  /** How long completed responses are replayed; 24 hours by default. */
+  readonly retentionTtlMs?: number;
+}
+
+/**
+ * The request a key is used for: an operation name and a body to fingerprint, or a
+ * fingerprint computed by the caller.
+ */
+export type ExecutionRequest =
+  | { readonly operation: string; readonly body?: FingerprintBody }
+  | { readonly fingerprint: Fingerprint };
+
+/** Per-call options of {@link Idempotency.execute} and {@link Idempotency.claim}. */
+export interface ExecuteOptions {
+  /**
+   * When another call holds the key, wait up to this many milliseconds for it to finish and
+   * replay its response (or run, if it released the claim) instead of answering `in-flight`.
+   * 0 by default.
+   */
+  readonly waitMs?: number;
+  /**
+   * Turns a side effect's error into a response to cache, so retries replay the failure
+   * instead of running again. Return `undefined` to release the claim (the default for every
+   * error). The error is rethrown either way.
+   */
+  readonly cacheFailure?: (error: unknown) => ResponseInput;
+}
+
+/** What a side effect receives. */
+export interface SideEffectContext {
+  /** Aborted when the claim is lost (the lease could not be extended); stop then. */
+  readonly signal: AbortSignal;
+  /** The claim's guard, e.g. for the fencing token to pass to a downstream system. */
+  readonly guard: ClaimGuard;
+}
+
+const sleep = (ms: number): Promise<void> =>
+  new Promise((resolve) => {
+    setTimeout(resolve, ms).unref();
+  });
+
+/**
+ * Claim-and-run over a store: the first call for a key runs the side effect and stores its
+ * response; retries with the same request get that response back; a retry with a different
+ * request gets a conflict.
+ *
+ * @example
+ * ```ts
+ * import { Idempotency, IdempotencyKey } from "idempotent";
+ * import { MemoryStore } from "idempotent/memory";
+ *
+ * const idempotency = new Idempotency({ store: new MemoryStore() });
+ * const outcome = await idempotency.execute(
+ *   IdempotencyKey.parse(headerValue),
+ *   { operation: "POST /payments", body: rawBody },
+ *   async ({ signal }) => chargeCard(payment, { signal }),
+ * );
+ * if (outcome.kind === "executed" || outcome.kind === "replayed") send(outcome.response);
+ * ```
+ */
+export class Idempotency {
+  /** The store in use. */
+  readonly store: IdempotencyStore;
+  readonly #fingerprintStrategy: FingerprintStrategy;
+  readonly #leaseTtlMs: number;
+  readonly #retentionTtlMs: number;
+
+  constructor(options: IdempotencyOptions) {
+    this.store = options.store;
+    this.#fingerprintStrategy = options.fingerprintStrategy ?? DefaultFingerprintStrategy;
+    this.#leaseTtlMs = validateTtlMs(options.leaseTtlMs ?? 30_000, "leaseTtlMs");
+    this.#retentionTtlMs = validateTtlMs(options.retentionTtlMs ?? 86_400_000, "retentionTtlMs");
+  }
+
+  /** The fingerprint of a request under this instance's strategy. */
+  fingerprint(request: ExecutionRequest): Fingerprint {
+    if ("fingerprint" in request) return request.fingerprint;
+    return this.#fingerprintStrategy.compute(request.operation, request.body ?? "");
+  }
+
+  /**
+   * Runs `sideEffect` at most once per key (within the retention TTL) and returns what
+   * happened. A side effect that throws releases the claim (unless `cacheFailure` caches it)
+   * and the error propagates.
+   *
+   * @throws {@link ClaimLostError} when the claim was lost before the response was stored.
+   * @throws {@link StoreError} when the store fails; the side effect has not run if the claim
+   *   itself failed.
+   */
+  async execute(
+    key: IdempotencyKey,
+    request: ExecutionRequest,
+    sideEffect: (context: SideEffectContext) => ResponseInput | Promise<ResponseInput>,
+    options: ExecuteOptions = {},
+  ): Promise<ExecutionOutcome> {
+    const claim = await this.claim(key, request, options);
+    if (claim.kind !== "claimed") return claim;
+    const { guard } = claim;
+    let result: ResponseInput;
+    try {
+      result = await sideEffect({ signal: guard.signal, guard });
+    } catch (error) {
+      const failure = options.cacheFailure?.(error);
+      // The side effect's error is what the caller must see; a store error here would hide it.
+      if (failure === undefined) await guard.release().catch(() => undefined);
+      else await guard.complete(failure).catch(() => undefined);
+      throw error;
+    }
+    return { kind: "executed", response: await guard.complete(result) };
+  }
+
+  /**
+   * Claims `key` for `request`. The winner gets a {@link ClaimGuard} to complete or release;
+   * everyone else gets the replay, in-flight or mismatch outcome.
+   */
+  async claim(
+    key: IdempotencyKey,
+    request: ExecutionRequest,
+    options: Pick<ExecuteOptions, "waitMs"> = {},
+  ): Promise<ClaimOutcome> {
+    const fingerprint = this.fingerprint(request);
+    const waitMs = options.waitMs ?? 0;
+    if (!Number.isInteger(waitMs) || waitMs < 0) {
+      throw new InvalidArgumentError("waitMs", "expected a non-negative integer");
+    }
+    const deadline = Date.now() + waitMs;
+    let pollMs = 5;
+    for (;;) {
+      const claimedAt = Date.now();
+      const result = await this.store.tryInsert(
+        key,
+        IdempotencyEntry.new(fingerprint, { ttlMs: this.#leaseTtlMs }),
+      );
+      if (result.kind === "claimed") {
+        const guard = new ClaimGuard({
+          store: this.store,
+          key,
+          fencingToken: result.fencingToken,
+          entry: result.entry,
+          retentionTtlMs: this.#retentionTtlMs,
+          claimedAt,
+        });
+        return { kind: "claimed", guard };
+      }
+      const settled = settle(result.existing, result.expiresAt, fingerprint);
+      const now = Date.now();
+      if (settled.kind !== "in-flight" || now >= deadline) return settled;
+      await sleep(Math.min(pollMs, deadline - now));
+      pollMs = Math.min(pollMs * 2, 250);
+    }
+  }
+}
+
+/** The outcome a non-winner gets for the live entry it found. */
+function settle(
+  entry: IdempotencyEntry,
+  expiresAt: number,
+  fingerprint: Fingerprint,
+): Replayed | InFlight | FingerprintMismatch {
+  if (!entry.fingerprint.equals(fingerprint)) return { kind: "fingerprint-mismatch" };
+  if (entry.state === "completed") return { kind: "replayed", response: entry.response };
+  const remaining = Math.max(1, expiresAt - Date.now());
+  return {
+    kind: "in-flight",
+    leaseExpiresAt: expiresAt,
+    retryAfterMs: Math.min(remaining, 1000),
+  };
+}

@@ -1,0 +1,1 @@
+export { traceStore, tracingAttributes, type TraceStoreOptions } from "./traced-store.ts";

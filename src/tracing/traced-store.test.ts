@@ -1,0 +1,75 @@
+import {
+  BasicTracerProvider,
+  InMemorySpanExporter,
+  SimpleSpanProcessor,
+} from "@opentelemetry/sdk-trace-base";
+import { afterEach, describe, expect, it } from "vitest";
+import { CachedResponse } from "../core/cached-response.ts";
+import { FencingToken } from "../core/fencing-token.ts";
+import { Fingerprint } from "../core/fingerprint.ts";
+import { IdempotencyEntry } from "../core/idempotency-entry.ts";
+import { IdempotencyKey } from "../core/idempotency-key.ts";
+import { StoreClosedError } from "../errors/store-closed-error.ts";
+import { MemoryStore } from "../stores/memory/memory-store.ts";
+import { runStoreConformance } from "../testing/store-conformance.ts";
+import { traceStore } from "./traced-store.ts";
+
+const exporter = new InMemorySpanExporter();
+const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
+const tracer = provider.getTracer("test");
+
+afterEach(() => {
+  exporter.reset();
+});
+
+runStoreConformance({
+  name: "traceStore(MemoryStore)",
+  createStore: () => traceStore(new MemoryStore(), { tracer }),
+  propertyRuns: 10,
+});
+
+describe("traceStore", () => {
+  it("records one span per operation with key, outcome and fencing token", async () => {
+    const memory = new MemoryStore();
+    const store = traceStore(memory, { tracer, storeName: "memory" });
+    const key = IdempotencyKey.parse("order-1");
+    const entry = IdempotencyEntry.new(Fingerprint.fromHex("ab".repeat(16)), { ttlMs: 1000 });
+    const claim = await store.tryInsert(key, entry);
+    if (claim.kind !== "claimed") throw new Error("expected a claim");
+    await store.tryInsert(key, entry);
+    const zombie = FencingToken.from(claim.fencingToken.value + 1n);
+    await store.complete(key, entry.complete(CachedResponse.from("x")), zombie, { ttlMs: 1000 });
+
+    const spans = exporter.getFinishedSpans();
+    expect(spans.map((span) => span.name)).toEqual([
+      "idempotent.tryInsert",
+      "idempotent.tryInsert",
+      "idempotent.complete",
+    ]);
+    const [won, exists, rejected] = spans;
+    expect(won?.attributes).toMatchObject({
+      "idempotency.store": "memory",
+      "idempotency.key": "order-1",
+      "idempotency.outcome": "claimed",
+      "idempotency.fencing_token": claim.fencingToken.toString(),
+    });
+    expect(exists?.attributes).toMatchObject({
+      "idempotency.outcome": "exists",
+      "idempotency.entry_state": "processing",
+    });
+    expect(rejected?.attributes["idempotency.outcome"]).toBe("fencing-mismatch");
+    expect(rejected?.events.map((event) => event.name)).toEqual(["fencing.rejected"]);
+    await memory.close();
+  });
+
+  it("records failures as exceptions with an error status, and can omit keys", async () => {
+    const memory = new MemoryStore();
+    await memory.close();
+    const store = traceStore(memory, { tracer, recordKeys: false });
+    await expect(store.purge(IdempotencyKey.parse("k"))).rejects.toBeInstanceOf(StoreClosedError);
+    const [span] = exporter.getFinishedSpans();
+    expect(span?.status.code).toBe(2); // SpanStatusCode.ERROR
+    expect(span?.events[0]?.name).toBe("exception");
+    expect(span?.attributes["idempotency.key"]).toBeUndefined();
+  });
+});
