@@ -47,8 +47,13 @@ void store.tryInsert(key, completed);
 // A look-alike object is not an entry: the classes are nominal.
 void store.complete(
   key,
-  // @ts-expect-error a plain object does not pass for a completed entry
-  { state: "completed", fingerprint, response: CachedResponse.from("x") },
+  // @ts-expect-error a plain object does not pass for a completed entry, even with every member
+  {
+    state: "completed",
+    fingerprint,
+    response: CachedResponse.from("x"),
+    toJSON: () => completed.toJSON(),
+  },
   token,
   { ttlMs: 1000 },
 );
