@@ -2,13 +2,15 @@ import { MalformedRecordError } from "../errors/malformed-record-error.ts";
 
 const decimalPattern = /^(0|[1-9][0-9]{0,19})$/;
 const maxToken = 2n ** 64n - 1n;
+const maxSafe = BigInt(Number.MAX_SAFE_INTEGER);
 
 /**
  * Proof of one claim. Every store hands out tokens that are strictly increasing per key, also
  * across expiry and re-claim, so a completion carrying an older token (a "zombie" whose lease
  * expired while it ran) is always rejected.
  *
- * Held as a `bigint` so tokens derived from server clocks in microseconds stay exact.
+ * Exact over the whole u64 range: `value` is a `bigint`. Tokens up to 2^53 (every token a
+ * built-in store issues) are held as numbers, so comparing them allocates nothing.
  *
  * @example
  * ```ts
@@ -19,11 +21,19 @@ const maxToken = 2n ** 64n - 1n;
  * ```
  */
 export class FencingToken {
-  /** The token's value, an unsigned 64-bit integer. */
-  readonly value: bigint;
+  /** The value when it is a safe integer, else -1. */
+  private readonly small: number;
+  /** The value when it is beyond 2^53. */
+  private readonly large: bigint | undefined;
 
-  private constructor(value: bigint) {
-    this.value = value;
+  private constructor(small: number, large?: bigint) {
+    this.small = small;
+    this.large = large;
+  }
+
+  /** The token's value, an unsigned 64-bit integer. */
+  get value(): bigint {
+    return this.large ?? BigInt(this.small);
   }
 
   /**
@@ -35,13 +45,13 @@ export class FencingToken {
       if (value < 0n || value > maxToken) {
         throw new MalformedRecordError("fencingToken", "expected an unsigned 64-bit integer");
       }
-      return new FencingToken(value);
+      return value <= maxSafe ? new FencingToken(Number(value)) : new FencingToken(-1, value);
     }
     if (typeof value === "number") {
       if (!Number.isSafeInteger(value) || value < 0) {
         throw new MalformedRecordError("fencingToken", "expected a non-negative safe integer");
       }
-      return new FencingToken(BigInt(value));
+      return new FencingToken(value);
     }
     return FencingToken.fromJSON(value);
   }
@@ -56,21 +66,22 @@ export class FencingToken {
 
   /** Whether both tokens name the same claim. */
   equals(other: FencingToken): boolean {
-    return this.value === other.value;
+    return this.small === other.small && this.large === other.large;
   }
 
   /** Whether this token was issued after `other`. */
   isNewerThan(other: FencingToken): boolean {
+    if (this.large === undefined && other.large === undefined) return this.small > other.small;
     return this.value > other.value;
   }
 
   /** Decimal digits. */
   toString(): string {
-    return this.value.toString();
+    return this.large === undefined ? String(this.small) : this.large.toString();
   }
 
   /** The JSON form: a decimal string (JSON numbers lose precision above 2^53). */
   toJSON(): string {
-    return this.value.toString();
+    return this.toString();
   }
 }

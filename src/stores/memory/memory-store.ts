@@ -32,7 +32,7 @@ export interface MemoryStoreOptions {
 }
 
 interface MemoryRecord {
-  readonly entry: IdempotencyEntry;
+  entry: IdempotencyEntry;
   readonly fencingToken: FencingToken;
   expiresAt: number;
 }
@@ -71,7 +71,7 @@ export class MemoryStore implements IdempotencyStore, AsyncDisposable {
   readonly #records = new Map<string, MemoryRecord>();
   readonly #clock: Clock;
   readonly #maxEntries: number;
-  #lastToken = 0n;
+  #lastToken = 0;
   #sweepTimer: ReturnType<typeof setInterval> | undefined;
   #closed = false;
 
@@ -115,6 +115,7 @@ export class MemoryStore implements IdempotencyStore, AsyncDisposable {
       this.#records.delete(id);
     }
     if (this.#records.size >= this.#maxEntries) this.#makeRoom(now);
+    // Safe integers last 285 years at a million claims per second.
     const fencingToken = FencingToken.from(++this.#lastToken);
     this.#records.set(id, { entry, fencingToken, expiresAt: now + entry.leaseTtlMs });
     return { kind: "claimed", fencingToken, entry };
@@ -139,7 +140,8 @@ export class MemoryStore implements IdempotencyStore, AsyncDisposable {
     if (!current.entry.fingerprint.equals(entry.fingerprint)) {
       return fencedOutcome["fingerprint-mismatch"];
     }
-    this.#records.set(id, { entry, fencingToken, expiresAt: now + ttlMs });
+    current.entry = entry;
+    current.expiresAt = now + ttlMs;
     return fencedOutcome.applied;
   }
 
