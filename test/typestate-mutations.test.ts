@@ -1,6 +1,5 @@
 // The type tests must fail when the typestate is loosened: each mutation below loosens one
 // rule in memory and the compiler must then report an unused @ts-expect-error.
-import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import ts from "typescript";

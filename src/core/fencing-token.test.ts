@@ -8,7 +8,9 @@ describe("FencingToken", () => {
     const token = FencingToken.from(2n ** 63n + 12345n);
     const json = JSON.stringify({ token });
     expect(json).toBe('{"token":"9223372036854788153"}');
-    expect(FencingToken.fromJSON(JSON.parse(json).token).equals(token)).toBe(true);
+    expect(
+      FencingToken.fromJSON((JSON.parse(json) as { token: unknown }).token).equals(token),
+    ).toBe(true);
   });
 
   it("orders tokens", () => {

@@ -30,6 +30,17 @@ export class Fingerprint {
   }
 
   /**
+   * Wraps a 128-bit digest given as an unsigned integer (as XXH3-128 libraries return it).
+   * @throws {@link MalformedRecordError} when `value` is outside 0 to 2^128 - 1.
+   */
+  static fromBigInt(value: bigint): Fingerprint {
+    if (value < 0n || value >> 128n !== 0n) {
+      throw new MalformedRecordError("fingerprint", "expected an unsigned 128-bit integer");
+    }
+    return new Fingerprint(value.toString(16).padStart(32, "0"));
+  }
+
+  /**
    * Parses 32 hexadecimal digits.
    * @throws {@link MalformedRecordError} when `hex` is not 32 hex digits.
    */

@@ -66,6 +66,7 @@ describe("IdempotencyKey", () => {
         expect(typeof value).toBe("string");
         expect(Buffer.byteLength(text)).toBeGreaterThan(0);
         expect(Buffer.byteLength(text)).toBeLessThanOrEqual(maxKeyBytes);
+        // eslint-disable-next-line no-control-regex -- control characters are what is tested
         expect(text).not.toMatch(/[\u0000-\u001f\u007f-\u009f:/]/);
         expect(Buffer.from(text, "utf8").toString("utf8")).toBe(text); // no lone surrogates
       }),

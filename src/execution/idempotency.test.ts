@@ -143,7 +143,9 @@ describe("Idempotency.execute", () => {
     const key = IdempotencyKey.random();
     let aborted: unknown;
     const zombie = idempotency.execute(key, request, async ({ signal }) => {
-      signal.addEventListener("abort", () => (aborted = signal.reason));
+      signal.addEventListener("abort", () => {
+        aborted = signal.reason as unknown;
+      });
       await sleep(120);
       return "zombie";
     });
@@ -182,7 +184,9 @@ describe("Idempotency.execute", () => {
       void idempotency
         .execute(IdempotencyKey.random(), request, async ({ signal }) => {
           failing = true;
-          signal.addEventListener("abort", () => resolve(signal.reason));
+          signal.addEventListener("abort", () => {
+            resolve(signal.reason as unknown);
+          });
           await sleep(200);
           return "late";
         })
