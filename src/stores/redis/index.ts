@@ -1,0 +1,16 @@
+export {
+  ValkeyStore,
+  ValkeyStore as RedisStore,
+  type ValkeyStoreOptions,
+  type WaitForReplicasOptions,
+} from "./valkey-store.ts";
+export {
+  toValkeyConnection,
+  type CommandArgument,
+  type IoredisLikeClient,
+  type NodeRedisEvalOptions,
+  type NodeRedisLikeClient,
+  type ValkeyClient,
+  type ValkeyConnection,
+} from "./valkey-connection.ts";
+export { recordVersion } from "./scripts.ts";

@@ -1,0 +1,156 @@
+import { createHash } from "node:crypto";
+
+/** A Lua script and its SHA-1, for EVALSHA with an EVAL fallback. */
+export interface Script {
+  readonly name: string;
+  readonly source: string;
+  readonly sha: string;
+}
+
+/** Version of the record layout; a record of another version is never interpreted. */
+export const recordVersion = "1";
+
+/** Small integer codes the scripts return for fenced operations. */
+export const scriptCodes = {
+  applied: 0,
+  fencingMismatch: 1,
+  keyExpired: 2,
+  fingerprintMismatch: 3,
+  unknownVersion: -1,
+  corrupt: -2,
+} as const;
+
+// Record: one hash per key. Fields: v (layout version), s (p = processing, c = completed,
+// t = tombstone: released or purged, keeping the last token), fp (fingerprint hex), tok
+// (fencing token, decimal), lease (lease ms), st (status), h (headers JSON), b (raw body).
+// classify() returns 'live', 'free' (absent or tombstone) or an error code.
+const prelude = `
+local function classify(key, version, stored, state)
+  if state == 'p' or state == 'c' or state == 't' then
+    if stored ~= version then return ${scriptCodes.unknownVersion} end
+    if state == 't' then return 'free' end
+    return 'live'
+  end
+  if state == false and redis.call('EXISTS', key) == 0 then return 'free' end
+  return ${scriptCodes.corrupt}
+end
+local function nowMs(time)
+  return tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+end
+`;
+
+function script(name: string, body: string): Script {
+  const source = `${prelude}\n${body}`;
+  return { name, source, sha: createHash("sha1").update(source).digest("hex") };
+}
+
+/**
+ * KEYS[1] record; ARGV fingerprint, lease ms, version.
+ * Returns {1, token, expiresAt} on a claim, {0, state, fp, token, lease, status, headers, body,
+ * expiresAt} when live, or {code}.
+ */
+export const claimScript: Script = script(
+  "claim",
+  `
+local time = redis.call('TIME')
+local record = redis.call('HMGET', KEYS[1], 'v', 's', 'fp', 'tok', 'lease', 'st', 'h', 'b')
+local class = classify(KEYS[1], ARGV[3], record[1], record[2])
+if type(class) == 'number' then return {class} end
+if class == 'live' then
+  local ttl = redis.call('PTTL', KEYS[1])
+  return {0, record[2], record[3], record[4], record[5], record[6], record[7], record[8], nowMs(time) + math.max(ttl, 0)}
+end
+-- Server time in microseconds, never below the last token of this key (kept by tombstones).
+local token = math.max(tonumber(time[1]) * 1000000 + tonumber(time[2]), (tonumber(record[4]) or 0) + 1)
+local tokenText = string.format('%.0f', token)
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], 'v', ARGV[3], 's', 'p', 'fp', ARGV[1], 'tok', tokenText, 'lease', ARGV[2])
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return {1, tokenText, nowMs(time) + tonumber(ARGV[2])}
+`,
+);
+
+/** KEYS[1] record; ARGV token, fingerprint, ttl ms, status, headers, body, version. */
+export const completeScript: Script = script(
+  "complete",
+  `
+local record = redis.call('HMGET', KEYS[1], 'v', 's', 'tok', 'fp')
+local class = classify(KEYS[1], ARGV[7], record[1], record[2])
+if type(class) == 'number' then return class end
+if class == 'free' then return ${scriptCodes.keyExpired} end
+if record[2] ~= 'p' or record[3] ~= ARGV[1] then return ${scriptCodes.fencingMismatch} end
+if record[4] ~= ARGV[2] then return ${scriptCodes.fingerprintMismatch} end
+redis.call('HSET', KEYS[1], 's', 'c', 'st', ARGV[4], 'h', ARGV[5], 'b', ARGV[6])
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+return ${scriptCodes.applied}
+`,
+);
+
+/** KEYS[1] record; ARGV token, ttl ms, version. */
+export const touchScript: Script = script(
+  "touch",
+  `
+local record = redis.call('HMGET', KEYS[1], 'v', 's', 'tok')
+local class = classify(KEYS[1], ARGV[3], record[1], record[2])
+if type(class) == 'number' then return class end
+if class == 'free' then return ${scriptCodes.keyExpired} end
+if record[2] ~= 'p' or record[3] ~= ARGV[1] then return ${scriptCodes.fencingMismatch} end
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return ${scriptCodes.applied}
+`,
+);
+
+const tombstone = `
+local function tombstone(key, version, token, lease)
+  redis.call('DEL', key)
+  redis.call('HSET', key, 'v', version, 's', 't', 'tok', token)
+  redis.call('PEXPIRE', key, math.max(tonumber(lease) or 60000, 60000))
+end
+`;
+
+/** KEYS[1] record; ARGV token, version. Leaves a tombstone keeping the token. */
+export const removeScript: Script = script(
+  "remove",
+  `${tombstone}
+local record = redis.call('HMGET', KEYS[1], 'v', 's', 'tok', 'lease')
+local class = classify(KEYS[1], ARGV[2], record[1], record[2])
+if type(class) == 'number' then return class end
+if class == 'free' then return ${scriptCodes.keyExpired} end
+if record[2] ~= 'p' or record[3] ~= ARGV[1] then return ${scriptCodes.fencingMismatch} end
+tombstone(KEYS[1], ARGV[2], record[3], record[4])
+return ${scriptCodes.applied}
+`,
+);
+
+/** KEYS[1] record; ARGV version. Same reply as a claim that found a live entry, or {2}. */
+export const getScript: Script = script(
+  "get",
+  `
+local time = redis.call('TIME')
+local record = redis.call('HMGET', KEYS[1], 'v', 's', 'fp', 'tok', 'lease', 'st', 'h', 'b')
+local class = classify(KEYS[1], ARGV[1], record[1], record[2])
+if type(class) == 'number' then return {class} end
+if class == 'free' then return {${scriptCodes.keyExpired}} end
+local ttl = redis.call('PTTL', KEYS[1])
+return {0, record[2], record[3], record[4], record[5], record[6], record[7], record[8], nowMs(time) + math.max(ttl, 0)}
+`,
+);
+
+/**
+ * KEYS[1] record; ARGV version. Deletes whatever is there, corrupt records included, keeping a
+ * tombstone with the last token when there is one. Returns 1 when a live entry was deleted.
+ */
+export const purgeScript: Script = script(
+  "purge",
+  `${tombstone}
+local record = redis.call('HMGET', KEYS[1], 'v', 's', 'tok', 'lease')
+local class = classify(KEYS[1], ARGV[1], record[1], record[2])
+if class == 'free' then return 0 end
+if class == 'live' then
+  tombstone(KEYS[1], ARGV[1], record[3], record[4])
+  return 1
+end
+redis.call('DEL', KEYS[1])
+return 1
+`,
+);

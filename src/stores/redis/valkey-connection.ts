@@ -1,0 +1,129 @@
+/** An argument of a script or command: text, or raw bytes. */
+export type CommandArgument = string | Buffer;
+
+/**
+ * What the store needs from a Valkey/Redis client, adapted from `ioredis`/`iovalkey` or
+ * `redis` (node-redis) by {@link toValkeyConnection}. Implement it to use another client.
+ * Replies must keep bulk strings as `Buffer`s (bodies are raw bytes).
+ *
+ * @example
+ * ```ts
+ * const connection: ValkeyConnection = {
+ *   cluster: false,
+ *   evalsha: (sha, keys, args) => myClient.send(["EVALSHA", sha, String(keys.length), ...keys, ...args]),
+ *   eval: (source, keys, args) => myClient.send(["EVAL", source, String(keys.length), ...keys, ...args]),
+ *   command: (args) => myClient.send(args),
+ * };
+ * ```
+ */
+export interface ValkeyConnection {
+  /** Whether the client spreads keys over a cluster (WAIT is then not routable). */
+  readonly cluster: boolean;
+  /** EVALSHA; rejects with the server's error, NOSCRIPT included. */
+  evalsha(sha: string, keys: readonly string[], args: readonly CommandArgument[]): Promise<unknown>;
+  /** EVAL, which also loads the script into the server's cache. */
+  eval(source: string, keys: readonly string[], args: readonly CommandArgument[]): Promise<unknown>;
+  /** Any other command (WAIT, CONFIG GET, ...) on the connection the scripts use. */
+  command(args: readonly string[]): Promise<unknown>;
+  /** For a cluster: one connection per primary, to inspect each one's configuration. */
+  primaries?(): Promise<readonly ValkeyConnection[]>;
+}
+
+/** The part of an `ioredis` or `iovalkey` client (single node or `Cluster`) the store uses. */
+export interface IoredisLikeClient {
+  /** A command whose bulk replies stay Buffers; a Cluster routes it by its keys. */
+  callBuffer(command: string, ...args: (CommandArgument | number)[]): Promise<unknown>;
+  call(command: string, ...args: string[]): Promise<unknown>;
+  /** Present on a Cluster: its nodes by role. */
+  nodes?: (role?: "master" | "slave" | "all") => IoredisLikeClient[];
+}
+
+/** Options of node-redis' EVAL/EVALSHA commands. */
+export interface NodeRedisEvalOptions {
+  keys: CommandArgument[];
+  arguments: CommandArgument[];
+}
+
+/** The part of a node-redis client or cluster (`redis` / `@redis/client` 5+) the store uses. */
+export interface NodeRedisLikeClient {
+  withTypeMapping(mapping: Record<number, unknown>): NodeRedisLikeClient;
+  evalSha(sha: string, options: NodeRedisEvalOptions): Promise<unknown>;
+  eval(source: string, options: NodeRedisEvalOptions): Promise<unknown>;
+  /** A client's `sendCommand(args)`, or a cluster's `sendCommand(firstKey, readonly, args)`. */
+  sendCommand(...args: never[]): Promise<unknown>;
+  /** Present on a cluster. */
+  masters?: readonly unknown[];
+  nodeClient?: (node: never) => unknown;
+}
+
+/** Any client {@link toValkeyConnection} understands. */
+export type ValkeyClient = IoredisLikeClient | NodeRedisLikeClient | ValkeyConnection;
+
+// node-redis' RESP_TYPES.BLOB_STRING ("$"): map bulk strings to Buffers, not UTF-8 strings.
+const blobString = 36;
+
+function isConnection(client: ValkeyClient): client is ValkeyConnection {
+  return "evalsha" in client && "command" in client && typeof client.cluster === "boolean";
+}
+
+function isIoredis(client: ValkeyClient): client is IoredisLikeClient {
+  return typeof (client as Partial<IoredisLikeClient>).callBuffer === "function";
+}
+
+function fromIoredis(client: IoredisLikeClient): ValkeyConnection {
+  const cluster = typeof client.nodes === "function";
+  return {
+    cluster,
+    evalsha: (sha, keys, args) => client.callBuffer("EVALSHA", sha, keys.length, ...keys, ...args),
+    eval: (source, keys, args) => client.callBuffer("EVAL", source, keys.length, ...keys, ...args),
+    command: ([name = "", ...args]) => client.call(name, ...args),
+    ...(cluster
+      ? {
+          primaries: async () => (client.nodes?.("master") ?? []).map(fromIoredis),
+        }
+      : {}),
+  };
+}
+
+function fromNodeRedis(client: NodeRedisLikeClient): ValkeyConnection {
+  const buffers = client.withTypeMapping({ [blobString]: Buffer });
+  const cluster = Array.isArray(client.masters);
+  const send = client.sendCommand.bind(client) as (...args: unknown[]) => Promise<unknown>;
+  return {
+    cluster,
+    evalsha: (sha, keys, args) => buffers.evalSha(sha, { keys: [...keys], arguments: [...args] }),
+    eval: (source, keys, args) => buffers.eval(source, { keys: [...keys], arguments: [...args] }),
+    command: (args) => (cluster ? send(undefined, false, [...args]) : send([...args])),
+    ...(cluster
+      ? {
+          primaries: async () => {
+            const nodeClient = client.nodeClient?.bind(client) as
+              ((node: unknown) => unknown) | undefined;
+            if (nodeClient === undefined) return [];
+            const primaries = await Promise.all(
+              (client.masters ?? []).map(
+                async (node) => (await nodeClient(node)) as NodeRedisLikeClient,
+              ),
+            );
+            return primaries.map(fromNodeRedis);
+          },
+        }
+      : {}),
+  };
+}
+
+/**
+ * Adapts a client: `ioredis`/`iovalkey` (`Redis` or `Cluster`), node-redis (`createClient` or
+ * `createCluster`), or an object that already is a {@link ValkeyConnection}.
+ *
+ * @example
+ * ```ts
+ * import { Redis } from "iovalkey";
+ * const connection = toValkeyConnection(new Redis("redis://127.0.0.1:6379"));
+ * ```
+ */
+export function toValkeyConnection(client: ValkeyClient): ValkeyConnection {
+  if (isConnection(client)) return client;
+  if (isIoredis(client)) return fromIoredis(client);
+  return fromNodeRedis(client);
+}

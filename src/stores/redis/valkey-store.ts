@@ -1,0 +1,314 @@
+import { CachedResponse, type HeaderPairs } from "../../core/cached-response.ts";
+import { fencedOutcome, type FencedOutcome, type LeaseOutcome } from "../../core/fenced-outcome.ts";
+import { FencingToken } from "../../core/fencing-token.ts";
+import { Fingerprint } from "../../core/fingerprint.ts";
+import {
+  assertCompleted,
+  assertProcessing,
+  CompletedEntry,
+  ProcessingEntry,
+  type Completed,
+  type IdempotencyEntry,
+  type Processing,
+} from "../../core/idempotency-entry.ts";
+import { IdempotencyKey, validateKeySegment } from "../../core/idempotency-key.ts";
+import type { IdempotencyStore, StoredEntry } from "../../core/idempotency-store.ts";
+import type { InsertResult } from "../../core/insert-result.ts";
+import { validateTtlMs, type TtlOptions } from "../../core/ttl.ts";
+import { InvalidArgumentError } from "../../errors/invalid-argument-error.ts";
+import { MalformedRecordError } from "../../errors/malformed-record-error.ts";
+import { StoreError } from "../../errors/store-error.ts";
+import {
+  claimScript,
+  completeScript,
+  getScript,
+  purgeScript,
+  recordVersion,
+  removeScript,
+  scriptCodes,
+  touchScript,
+  type Script,
+} from "./scripts.ts";
+import { toStoreError } from "./to-store-error.ts";
+import {
+  toValkeyConnection,
+  type CommandArgument,
+  type ValkeyClient,
+  type ValkeyConnection,
+} from "./valkey-connection.ts";
+
+/** Wait for replicas after writes that matter (claim, complete). */
+export interface WaitForReplicasOptions {
+  /** How many replicas must acknowledge. */
+  readonly replicas: number;
+  /** How long to wait for them, in milliseconds. */
+  readonly timeoutMs: number;
+}
+
+/** Options of {@link ValkeyStore}. */
+export interface ValkeyStoreOptions {
+  /** An `ioredis`/`iovalkey` client or cluster, a node-redis client or cluster, or a connection. */
+  readonly client: ValkeyClient;
+  /**
+   * Namespace of this service's keys (key rules apply: no `:` or `/`); records are stored at
+   * `<prefix>:{<key>}`. `"idempotent"` by default.
+   */
+  readonly prefix?: string;
+  /**
+   * After a claim or a completion, WAIT until this many replicas have it, so a failover cannot
+   * lose it. Too few acknowledgements fail with a retryable `StoreError` of kind
+   * `replication`; after a claim that means the claim is not trusted and the side effect must
+   * not run. Not available on a cluster client.
+   */
+  readonly waitForReplicas?: WaitForReplicasOptions;
+}
+
+const fencedKinds = {
+  [scriptCodes.applied]: fencedOutcome.applied,
+  [scriptCodes.fencingMismatch]: fencedOutcome["fencing-mismatch"],
+  [scriptCodes.keyExpired]: fencedOutcome["key-expired"],
+  [scriptCodes.fingerprintMismatch]: fencedOutcome["fingerprint-mismatch"],
+} as const;
+
+function bytes(body: Uint8Array): Buffer {
+  return Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+}
+
+function text(value: unknown, field: string): string {
+  if (Buffer.isBuffer(value)) return value.toString("latin1");
+  if (typeof value === "string") return value;
+  throw new MalformedRecordError(field, "missing");
+}
+
+function integer(value: unknown, field: string): number {
+  const parsed = typeof value === "number" ? value : Number(text(value, field));
+  if (!Number.isSafeInteger(parsed)) throw new MalformedRecordError(field, "expected an integer");
+  return parsed;
+}
+
+function errorForCode(code: number, key: string): MalformedRecordError {
+  return code === scriptCodes.unknownVersion
+    ? new MalformedRecordError("v", `record ${key} has an unknown layout version`)
+    : new MalformedRecordError("", `record ${key} is corrupt`);
+}
+
+/**
+ * Decodes a live record as the scripts return it:
+ * `[_, state, fingerprint, token, lease, status, headers, body, expiresAt]`.
+ */
+function decodeLive(reply: readonly unknown[], key: string): StoredEntry {
+  try {
+    const state = text(reply[1], "s");
+    const fingerprint = Fingerprint.fromHex(text(reply[2], "fp"));
+    const expiresAt = integer(reply[8], "expiresAt");
+    if (state === "p") {
+      const lease = integer(reply[4], "lease");
+      return { entry: new ProcessingEntry(fingerprint, validateTtlMs(lease, "lease")), expiresAt };
+    }
+    if (state !== "c") throw new MalformedRecordError("s", `unknown state ${state}`);
+    const headers = JSON.parse(
+      Buffer.isBuffer(reply[6]) ? reply[6].toString("utf8") : "",
+    ) as HeaderPairs;
+    const body = reply[7];
+    if (!Buffer.isBuffer(body)) throw new MalformedRecordError("b", "missing body");
+    const response = new CachedResponse({ status: integer(reply[5], "st"), headers, body });
+    return { entry: new CompletedEntry(fingerprint, response), expiresAt };
+  } catch (error) {
+    if (error instanceof MalformedRecordError) throw error;
+    throw new MalformedRecordError("", `record ${key} is corrupt`, { cause: error });
+  }
+}
+
+/**
+ * An {@link IdempotencyStore} on Valkey or Redis (standalone, primary with replicas, or
+ * cluster). Every operation is one atomic Lua script, run by EVALSHA with an EVAL fallback
+ * when the server lost its script cache, so the steady state is one round trip. Each record
+ * is one hash at `<prefix>:{<key>}`: the key is the hash tag, so a cluster spreads keys over
+ * slots and no operation crosses slots. Fencing tokens are the server's clock in microseconds,
+ * never below the key's previous token (kept in a tombstone after a release or a purge).
+ * Bodies are stored as raw bytes.
+ *
+ * @example
+ * ```ts
+ * import { Redis } from "iovalkey"; // or ioredis; or createClient / createCluster from "redis"
+ * import { ValkeyStore } from "idempotent/valkey";
+ *
+ * const store = new ValkeyStore({ client: new Redis(process.env.VALKEY_URL), prefix: "payments" });
+ * const idempotency = new Idempotency({ store });
+ * ```
+ */
+export class ValkeyStore implements IdempotencyStore {
+  /** The connection in use. */
+  readonly connection: ValkeyConnection;
+  readonly #prefix: string;
+  readonly #waitForReplicas: WaitForReplicasOptions | undefined;
+
+  constructor(options: ValkeyStoreOptions) {
+    this.connection = toValkeyConnection(options.client);
+    this.#prefix = validateKeySegment(options.prefix ?? "idempotent", "prefix");
+    const wait = options.waitForReplicas;
+    if (wait !== undefined) {
+      if (!Number.isInteger(wait.replicas) || wait.replicas < 1) {
+        throw new InvalidArgumentError("waitForReplicas.replicas", "expected a positive integer");
+      }
+      if (!Number.isInteger(wait.timeoutMs) || wait.timeoutMs < 1) {
+        throw new InvalidArgumentError("waitForReplicas.timeoutMs", "expected a positive integer");
+      }
+      if (this.connection.cluster) {
+        throw new InvalidArgumentError(
+          "waitForReplicas",
+          "WAIT cannot be routed through a cluster client; use one client per primary",
+        );
+      }
+    }
+    this.#waitForReplicas = wait;
+  }
+
+  /** The server key of a record: `<prefix>:{<key>}`. */
+  recordKey(key: IdempotencyKey): string {
+    if (!(key instanceof IdempotencyKey)) {
+      throw new InvalidArgumentError("key", "expected an IdempotencyKey");
+    }
+    return `${this.#prefix}:{${key.value}}`;
+  }
+
+  async tryInsert(key: IdempotencyKey, entry: IdempotencyEntry<Processing>): Promise<InsertResult> {
+    assertProcessing(entry);
+    const recordKey = this.recordKey(key);
+    const reply = await this.#run("tryInsert", claimScript, recordKey, [
+      entry.fingerprint.hex,
+      String(entry.leaseTtlMs),
+      recordVersion,
+    ]);
+    if (!Array.isArray(reply)) throw new MalformedRecordError("", "unexpected script reply");
+    const code = reply[0] as unknown;
+    if (code === 1) {
+      await this.#replicate("tryInsert");
+      return {
+        kind: "claimed",
+        fencingToken: FencingToken.fromJSON(text(reply[1], "tok")),
+        entry,
+      };
+    }
+    if (code !== 0) throw errorForCode(Number(code), recordKey);
+    const live = decodeLive(reply, recordKey);
+    return { kind: "exists", existing: live.entry, expiresAt: live.expiresAt };
+  }
+
+  async complete(
+    key: IdempotencyKey,
+    entry: IdempotencyEntry<Completed>,
+    fencingToken: FencingToken,
+    options: TtlOptions,
+  ): Promise<FencedOutcome> {
+    assertCompleted(entry);
+    const { response } = entry;
+    const outcome = await this.#fenced("complete", completeScript, key, [
+      this.#token(fencingToken),
+      entry.fingerprint.hex,
+      String(validateTtlMs(options.ttlMs)),
+      String(response.status),
+      JSON.stringify(response.headers),
+      bytes(response.body),
+      recordVersion,
+    ]);
+    if (outcome.kind === "applied") await this.#replicate("complete");
+    return outcome;
+  }
+
+  async touch(
+    key: IdempotencyKey,
+    fencingToken: FencingToken,
+    options: TtlOptions,
+  ): Promise<LeaseOutcome> {
+    return (await this.#fenced("touch", touchScript, key, [
+      this.#token(fencingToken),
+      String(validateTtlMs(options.ttlMs)),
+      recordVersion,
+    ])) as LeaseOutcome;
+  }
+
+  async remove(key: IdempotencyKey, fencingToken: FencingToken): Promise<LeaseOutcome> {
+    return (await this.#fenced("remove", removeScript, key, [
+      this.#token(fencingToken),
+      recordVersion,
+    ])) as LeaseOutcome;
+  }
+
+  async get(key: IdempotencyKey): Promise<StoredEntry | undefined> {
+    const recordKey = this.recordKey(key);
+    const reply = await this.#run("get", getScript, recordKey, [recordVersion]);
+    if (!Array.isArray(reply)) throw new MalformedRecordError("", "unexpected script reply");
+    const code = reply[0] as unknown;
+    if (code === scriptCodes.keyExpired) return undefined;
+    if (code !== 0) throw errorForCode(Number(code), recordKey);
+    return decodeLive(reply, recordKey);
+  }
+
+  async purge(key: IdempotencyKey): Promise<boolean> {
+    return (await this.#run("purge", purgeScript, this.recordKey(key), [recordVersion])) === 1;
+  }
+
+  #token(fencingToken: FencingToken): string {
+    if (!(fencingToken instanceof FencingToken)) {
+      throw new InvalidArgumentError("fencingToken", "expected a FencingToken");
+    }
+    return fencingToken.toString();
+  }
+
+  async #fenced(
+    operation: string,
+    script: Script,
+    key: IdempotencyKey,
+    args: CommandArgument[],
+  ): Promise<FencedOutcome> {
+    const recordKey = this.recordKey(key);
+    const code = (await this.#run(operation, script, recordKey, args)) as number;
+    const outcome = fencedKinds[code as keyof typeof fencedKinds] as FencedOutcome | undefined;
+    if (outcome === undefined) throw errorForCode(code, recordKey);
+    return outcome;
+  }
+
+  /** EVALSHA, falling back to EVAL when the server does not have the script cached. */
+  async #run(
+    operation: string,
+    script: Script,
+    recordKey: string,
+    args: CommandArgument[],
+  ): Promise<unknown> {
+    const keys = [recordKey];
+    try {
+      return await this.connection.evalsha(script.sha, keys, args);
+    } catch (error) {
+      if (!(error instanceof Error) || !error.message.startsWith("NOSCRIPT")) {
+        throw toStoreError(error, operation);
+      }
+    }
+    try {
+      return await this.connection.eval(script.source, keys, args);
+    } catch (error) {
+      throw toStoreError(error, operation);
+    }
+  }
+
+  async #replicate(operation: string): Promise<void> {
+    const wait = this.#waitForReplicas;
+    if (wait === undefined) return;
+    let acknowledged: number;
+    try {
+      acknowledged = Number(
+        await this.connection.command(["WAIT", String(wait.replicas), String(wait.timeoutMs)]),
+      );
+    } catch (error) {
+      throw toStoreError(error, operation);
+    }
+    if (acknowledged < wait.replicas) {
+      throw new StoreError(
+        "replication",
+        operation,
+        `${acknowledged} of ${wait.replicas} replicas acknowledged within ${wait.timeoutMs} ms`,
+        { retryable: true, ambiguous: true },
+      );
+    }
+  }
+}
