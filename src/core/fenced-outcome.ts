@@ -11,9 +11,11 @@ export type FencedOutcomeKind = (typeof fencedOutcomeKinds)[number];
 
 /**
  * The result of an operation fenced by a claim's token (`complete`, `touch`, `remove`):
- * - `applied`: the token still holds the claim and the operation took effect;
- * - `fencing-mismatch`: the key is live but no longer held by this token (re-claimed by a
- *   newer token, or already completed); nothing changed;
+ * - `applied`: the token still holds the claim and the operation took effect (for
+ *   `complete`, also when this token already completed the key: a retried completion whose
+ *   first reply was lost; the first response stays);
+ * - `fencing-mismatch`: the key is live but not held by this token (re-claimed by a newer
+ *   token, or completed, for `touch` and `remove`); nothing changed;
  * - `key-expired`: the key is absent or its lease ran out; nothing changed;
  * - `fingerprint-mismatch` (`complete` only): the completed entry belongs to another request
  *   than the one that claimed the key; nothing changed.

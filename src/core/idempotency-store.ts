@@ -20,7 +20,7 @@ export interface StoredEntry {
  * | operation | absent or expired | processing, same token | processing, other token | completed |
  * | --- | --- | --- | --- | --- |
  * | `tryInsert` | claim: processing with a new token, `claimed` | `exists` | `exists` | `exists` |
- * | `complete` | `key-expired` | completed, `applied` (`fingerprint-mismatch` if it differs) | `fencing-mismatch` | `fencing-mismatch` |
+ * | `complete` | `key-expired` | completed, `applied` (`fingerprint-mismatch` if it differs) | `fencing-mismatch` | same token: `applied`, unchanged; other: `fencing-mismatch` |
  * | `touch` | `key-expired` | lease extended, `applied` | `fencing-mismatch` | `fencing-mismatch` |
  * | `remove` | `key-expired` | absent, `applied` | `fencing-mismatch` | `fencing-mismatch` |
  * | `purge` | absent | absent | absent | absent |

@@ -4,8 +4,9 @@ import { IdempotencyError } from "./idempotency-error.ts";
 
 /**
  * The claim was lost before its completion was stored: the lease expired (and maybe another
- * caller re-claimed the key), so the store rejected the completion. The side effect did run;
- * its response is attached so nothing is lost.
+ * caller re-claimed the key), so the store rejected the completion, or the store kept failing
+ * until the lease ended (`cause` holds the last failure). The side effect did run; its
+ * response is attached so nothing is lost.
  *
  * @example
  * ```ts

@@ -5,7 +5,13 @@ import type { IdempotencyKey } from "../core/idempotency-key.ts";
 import type { IdempotencyStore } from "../core/idempotency-store.ts";
 import { ClaimLostError } from "../errors/claim-lost-error.ts";
 import { InvalidArgumentError } from "../errors/invalid-argument-error.ts";
+import { StoreError } from "../errors/store-error.ts";
 import { LeaseKeeper } from "./lease-keeper.ts";
+
+const sleep = (ms: number): Promise<void> =>
+  new Promise((resolve) => {
+    setTimeout(resolve, ms);
+  });
 
 /** What a side effect may return; turned into a response by {@link CachedResponse.from}. */
 export type ResponseInput = CachedResponse | string | Uint8Array | JsonValue | undefined;
@@ -82,14 +88,29 @@ export class ClaimGuard implements AsyncDisposable {
   async complete(response: ResponseInput, options: CompleteOptions = {}): Promise<CachedResponse> {
     this.#settle("complete");
     const cached = CachedResponse.from(response);
-    const outcome = await this.#init.store.complete(
-      this.key,
-      this.#init.entry.complete(cached),
-      this.fencingToken,
-      { ttlMs: options.ttlMs ?? this.#init.retentionTtlMs },
-    );
-    if (outcome.kind !== "applied") throw new ClaimLostError(outcome.kind, cached);
-    return cached;
+    const completed = this.#init.entry.complete(cached);
+    const ttl = { ttlMs: options.ttlMs ?? this.#init.retentionTtlMs };
+    for (let delayMs = 20; ; delayMs = Math.min(delayMs * 2, 1000)) {
+      try {
+        const outcome = await this.#init.store.complete(
+          this.key,
+          completed,
+          this.fencingToken,
+          ttl,
+        );
+        if (outcome.kind !== "applied") throw new ClaimLostError(outcome.kind, cached);
+        return cached;
+      } catch (error) {
+        // The side effect ran: while the lease lasts the claim is still ours, so a transient
+        // store failure is retried (stores treat a repeated completion as applied).
+        const retryable = error instanceof StoreError && error.retryable;
+        if (!retryable) throw error;
+        if (Date.now() + delayMs >= this.#leaseKeeper.leaseEndsAt) {
+          throw new ClaimLostError("key-expired", cached, { cause: error });
+        }
+        await sleep(delayMs);
+      }
+    }
   }
 
   /** Releases the claim without completing it; a retry then runs the side effect again. */

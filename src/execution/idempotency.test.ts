@@ -195,6 +195,56 @@ describe("Idempotency.execute", () => {
     expect(reason).toBeInstanceOf(ClaimLostError);
   });
 
+  it("retries a completion through transient store failures while the lease lasts", async () => {
+    const memory = new MemoryStore();
+    let failures = 2;
+    const store: IdempotencyStore = {
+      tryInsert: (key, entry) => memory.tryInsert(key, entry),
+      complete: async (key, entry, token, ttl) => {
+        if (failures-- > 0) {
+          // The first attempt is applied but its reply is lost; the retry must see "applied".
+          if (failures === 1) await memory.complete(key, entry, token, ttl);
+          throw new StoreError("connection", "complete", "reply lost", { ambiguous: true });
+        }
+        return memory.complete(key, entry, token, ttl);
+      },
+      touch: (key, token, ttl) => memory.touch(key, token, ttl),
+      remove: (key, token) => memory.remove(key, token),
+      get: (key) => memory.get(key),
+      purge: (key) => memory.purge(key),
+    };
+    const idempotency = new Idempotency({ store, leaseTtlMs: 5000 });
+    const key = IdempotencyKey.random();
+    const outcome = await idempotency.execute(key, request, () => "stored once");
+    expect(outcome.kind).toBe("executed");
+    expect(failures).toBe(-1);
+    expect((await idempotency.execute(key, request, () => "again")).kind).toBe("replayed");
+  });
+
+  it("gives up with ClaimLostError, response attached, when the store fails past the lease", async () => {
+    const memory = new MemoryStore();
+    const store: IdempotencyStore = {
+      tryInsert: (key, entry) => memory.tryInsert(key, entry),
+      complete: async () => {
+        throw new StoreError("connection", "complete", "connection refused");
+      },
+      touch: (key, token, ttl) => memory.touch(key, token, ttl),
+      remove: (key, token) => memory.remove(key, token),
+      get: (key) => memory.get(key),
+      purge: (key) => memory.purge(key),
+    };
+    const idempotency = new Idempotency({ store, leaseTtlMs: 200 });
+    const error = await idempotency
+      .execute(IdempotencyKey.random(), request, () => "produced")
+      .then(
+        () => undefined,
+        (thrown: unknown) => thrown,
+      );
+    expect(error).toBeInstanceOf(ClaimLostError);
+    expect((error as ClaimLostError).response?.text()).toBe("produced");
+    expect((error as ClaimLostError).cause).toBeInstanceOf(StoreError);
+  });
+
   it("never runs the side effect when the claim itself fails", async () => {
     const memory = new MemoryStore();
     const store: IdempotencyStore = {

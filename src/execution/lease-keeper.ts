@@ -17,6 +17,7 @@ export class LeaseKeeper {
   #touchTimer: ReturnType<typeof setTimeout> | undefined;
   #deadlineTimer: ReturnType<typeof setTimeout> | undefined;
   #stopped = false;
+  #leaseEndsAt = 0;
 
   /** `claimedAt` is taken before the claim was sent, so the local lease never outlives the store's. */
   constructor(
@@ -39,6 +40,11 @@ export class LeaseKeeper {
     return this.#controller.signal;
   }
 
+  /** When the lease ends unless extended, by this process's clock (never later than the store's). */
+  get leaseEndsAt(): number {
+    return this.#leaseEndsAt;
+  }
+
   /** Stops extending; call before completing or releasing. */
   stop(): void {
     this.#stopped = true;
@@ -48,7 +54,8 @@ export class LeaseKeeper {
 
   #armDeadline(leaseStartedAt: number): void {
     clearTimeout(this.#deadlineTimer);
-    const remaining = Math.max(0, leaseStartedAt + this.#leaseTtlMs - Date.now());
+    this.#leaseEndsAt = leaseStartedAt + this.#leaseTtlMs;
+    const remaining = Math.max(0, this.#leaseEndsAt - Date.now());
     this.#deadlineTimer = setTimeout(() => {
       this.#lose(new ClaimLostError("key-expired"));
     }, remaining);

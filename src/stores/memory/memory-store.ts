@@ -134,14 +134,15 @@ export class MemoryStore implements IdempotencyStore, AsyncDisposable {
     const ttlMs = validateTtlMs(options.ttlMs);
     const now = this.#clock.now();
     const record = this.#records.get(id);
-    const held = this.#held(record, fencingToken, now);
-    if (held !== undefined) return held;
-    const current = record as MemoryRecord;
-    if (!current.entry.fingerprint.equals(entry.fingerprint)) {
+    if (record === undefined || record.expiresAt <= now) return fencedOutcome["key-expired"];
+    if (!record.fencingToken.equals(fencingToken)) return fencedOutcome["fencing-mismatch"];
+    if (!record.entry.fingerprint.equals(entry.fingerprint)) {
       return fencedOutcome["fingerprint-mismatch"];
     }
-    current.entry = entry;
-    current.expiresAt = now + ttlMs;
+    // The same claim completing again (a retry whose first reply was lost): keep the first.
+    if (record.entry.state === "completed") return fencedOutcome.applied;
+    record.entry = entry;
+    record.expiresAt = now + ttlMs;
     return fencedOutcome.applied;
   }
 

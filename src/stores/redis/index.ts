@@ -14,3 +14,9 @@ export {
   type ValkeyConnection,
 } from "./valkey-connection.ts";
 export { recordVersion } from "./scripts.ts";
+export {
+  checkServerConfig,
+  findingSeverities,
+  type FindingSeverity,
+  type ServerConfigFinding,
+} from "./check-server-config.ts";

@@ -78,8 +78,10 @@ local record = redis.call('HMGET', KEYS[1], 'v', 's', 'tok', 'fp')
 local class = classify(KEYS[1], ARGV[7], record[1], record[2])
 if type(class) == 'number' then return class end
 if class == 'free' then return ${scriptCodes.keyExpired} end
-if record[2] ~= 'p' or record[3] ~= ARGV[1] then return ${scriptCodes.fencingMismatch} end
+if record[3] ~= ARGV[1] then return ${scriptCodes.fencingMismatch} end
 if record[4] ~= ARGV[2] then return ${scriptCodes.fingerprintMismatch} end
+-- The same claim completing again: a retry whose first reply was lost. Keep the first.
+if record[2] == 'c' then return ${scriptCodes.applied} end
 redis.call('HSET', KEYS[1], 's', 'c', 'st', ARGV[4], 'h', ARGV[5], 'b', ARGV[6])
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
 return ${scriptCodes.applied}
