@@ -39,8 +39,13 @@ local function nowMs(time)
 end
 `;
 
-function script(name: string, body: string): Script {
-  const source = `${prelude}\n${body}`;
+/**
+ * With a shebang (Redis 7+, Valkey) the server checks memory before a writing script starts,
+ * so an out-of-memory server rejects the whole script instead of letting it write past the
+ * limit; `no-writes` lets reads run on replicas and under memory pressure.
+ */
+function script(name: string, body: string, flags = ""): Script {
+  const source = `#!lua${flags === "" ? "" : ` flags=${flags}`}\n${prelude}\n${body}`;
   return { name, source, sha: createHash("sha1").update(source).digest("hex") };
 }
 
@@ -136,6 +141,7 @@ if class == 'free' then return {${scriptCodes.keyExpired}} end
 local ttl = redis.call('PTTL', KEYS[1])
 return {0, record[2], record[3], record[4], record[5], record[6], record[7], record[8], nowMs(time) + math.max(ttl, 0)}
 `,
+  "no-writes",
 );
 
 /**
@@ -145,6 +151,12 @@ return {0, record[2], record[3], record[4], record[5], record[6], record[7], rec
 export const purgeScript: Script = script(
   "purge",
   `${tombstone}
+local kind = redis.call('TYPE', KEYS[1])['ok']
+if kind == 'none' then return 0 end
+if kind ~= 'hash' then
+  redis.call('DEL', KEYS[1])
+  return 1
+end
 local record = redis.call('HMGET', KEYS[1], 'v', 's', 'tok', 'lease')
 local class = classify(KEYS[1], ARGV[1], record[1], record[2])
 if class == 'free' then return 0 end

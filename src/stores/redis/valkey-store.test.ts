@@ -1,0 +1,341 @@
+import fc from "fast-check";
+import { Redis } from "ioredis";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CachedResponse } from "../../core/cached-response.ts";
+import { Fingerprint } from "../../core/fingerprint.ts";
+import { IdempotencyEntry } from "../../core/idempotency-entry.ts";
+import { IdempotencyKey } from "../../core/idempotency-key.ts";
+import { InvalidArgumentError } from "../../errors/invalid-argument-error.ts";
+import { InvalidKeyError } from "../../errors/invalid-key-error.ts";
+import { MalformedRecordError } from "../../errors/malformed-record-error.ts";
+import { StoreError } from "../../errors/store-error.ts";
+import { Idempotency } from "../../execution/idempotency.ts";
+import { connect, type ConnectedClient } from "../../../test/servers/clients.ts";
+import { startServer, type ServerProcess } from "../../../test/servers/redis-server.ts";
+import { checkServerConfig } from "./check-server-config.ts";
+import { ValkeyStore } from "./valkey-store.ts";
+
+const fingerprint = Fingerprint.fromHex("12".repeat(16));
+const entry = (ttlMs = 60_000) => IdempotencyEntry.new(fingerprint, { ttlMs });
+
+async function captured(promise: Promise<unknown>): Promise<unknown> {
+  return promise.then(
+    () => undefined,
+    (error: unknown) => error,
+  );
+}
+
+describe("ValkeyStore", () => {
+  let server: ServerProcess;
+  let raw: Redis;
+  let connected: ConnectedClient;
+  let store: ValkeyStore;
+
+  beforeAll(async () => {
+    server = await startServer({ binary: "valkey-server" });
+    raw = new Redis(server.port, "127.0.0.1");
+    connected = await connect("ioredis", server.port);
+    store = new ValkeyStore({ client: connected.client, prefix: "svc" });
+  });
+  afterAll(async () => {
+    raw.disconnect();
+    await connected.close();
+    await server.stop();
+  });
+
+  it("lays records out as <prefix>:{<key>} and validates the prefix", () => {
+    expect(store.recordKey(IdempotencyKey.parse("order-1"))).toBe("svc:{order-1}");
+    expect(() => new ValkeyStore({ client: connected.client, prefix: "a:b" })).toThrow(
+      InvalidKeyError,
+    );
+    expect(() => new ValkeyStore({ client: connected.client, prefix: "" })).toThrow(
+      InvalidKeyError,
+    );
+  });
+
+  it("stores bodies as raw bytes, not base64", async () => {
+    const key = IdempotencyKey.random();
+    const claim = await store.tryInsert(key, entry());
+    if (claim.kind !== "claimed") throw new Error("expected a claim");
+    const body = new Uint8Array([0, 1, 2, 255, 254, 13, 10]);
+    await store.complete(key, claim.entry.complete(CachedResponse.from(body)), claim.fencingToken, {
+      ttlMs: 60_000,
+    });
+    const stored = await raw.hgetBuffer(store.recordKey(key), "b");
+    expect(stored?.equals(Buffer.from(body))).toBe(true);
+    expect(await raw.hget(store.recordKey(key), "v")).toBe("1");
+  });
+
+  it("issues server-clock tokens above a tombstone's last token", async () => {
+    const key = IdempotencyKey.random();
+    const before = BigInt(Date.now() - 60_000) * 1000n;
+    const first = await store.tryInsert(key, entry());
+    if (first.kind !== "claimed") throw new Error("expected a claim");
+    expect(first.fencingToken.value > before).toBe(true);
+    // A tombstone whose token is ahead of the server clock (as after a clock step back).
+    const ahead = 8_000_000_000_000_000n;
+    await raw.del(store.recordKey(key));
+    await raw.hset(store.recordKey(key), { v: "1", s: "t", tok: ahead.toString() });
+    const next = await store.tryInsert(key, entry());
+    if (next.kind !== "claimed") throw new Error("expected a claim");
+    expect(next.fencingToken.value).toBe(ahead + 1n);
+  });
+
+  it("survives SCRIPT FLUSH in the middle of a workload without an error reaching callers", async () => {
+    const idempotency = new Idempotency({ store });
+    let flushes = 0;
+    let running = true;
+    const flusher = (async () => {
+      while (running) {
+        await raw.script("FLUSH");
+        flushes++;
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+    })();
+    let executed = 0;
+    const keys = Array.from({ length: 1500 }, () => IdempotencyKey.random());
+    for (let start = 0; start < keys.length; start += 50) {
+      const outcomes = await Promise.all(
+        keys.slice(start, start + 50).map((key) =>
+          idempotency.execute(key, { operation: "POST /x" }, () => {
+            executed++;
+            return "ok";
+          }),
+        ),
+      );
+      expect(outcomes.every((outcome) => outcome.kind === "executed")).toBe(true);
+    }
+    running = false;
+    await flusher;
+    expect(flushes).toBeGreaterThan(3);
+    expect(executed).toBe(keys.length);
+  });
+
+  it("refuses corrupt and unknown-version records with MalformedRecordError, never a replay", async () => {
+    const key = IdempotencyKey.random();
+    const recordKey = store.recordKey(key);
+    const cases: [string, () => Promise<unknown>][] = [
+      ["a string value", () => raw.set(recordKey, "garbage")],
+      [
+        "an unknown version",
+        () => raw.hset(recordKey, { v: "9", s: "c", fp: fingerprint.hex, tok: "1" }),
+      ],
+      ["an unknown state", () => raw.hset(recordKey, { v: "1", s: "x", tok: "1" })],
+      ["a hash without state", () => raw.hset(recordKey, { v: "1", tok: "1" })],
+      [
+        "a bad fingerprint",
+        () => raw.hset(recordKey, { v: "1", s: "p", fp: "zz", tok: "1", lease: "1000" }),
+      ],
+      [
+        "bad headers",
+        () =>
+          raw.hset(recordKey, {
+            v: "1",
+            s: "c",
+            fp: fingerprint.hex,
+            tok: "1",
+            st: "200",
+            h: "{",
+            b: "",
+          }),
+      ],
+      [
+        "a bad status",
+        () =>
+          raw.hset(recordKey, {
+            v: "1",
+            s: "c",
+            fp: fingerprint.hex,
+            tok: "1",
+            st: "20x",
+            h: "[]",
+            b: "",
+          }),
+      ],
+      [
+        "a missing body",
+        () =>
+          raw.hset(recordKey, {
+            v: "1",
+            s: "c",
+            fp: fingerprint.hex,
+            tok: "1",
+            st: "200",
+            h: "[]",
+          }),
+      ],
+    ];
+    for (const [name, write] of cases) {
+      await raw.del(recordKey);
+      await write();
+      await raw.pexpire(recordKey, 60_000);
+      const reads = [store.tryInsert(key, entry()), store.get(key)];
+      for (const read of reads) {
+        const error = await captured(read);
+        expect(error, name).toBeInstanceOf(MalformedRecordError);
+      }
+      // purge is the way out of a corrupt record.
+      expect(await store.purge(key), name).toBe(true);
+      expect((await store.tryInsert(key, entry())).kind, name).toBe("claimed");
+    }
+  });
+
+  it("answers random record contents only with a typed error or a well-formed entry", async () => {
+    const key = IdempotencyKey.random();
+    const recordKey = store.recordKey(key);
+    const field = fc.oneof(
+      fc.constantFrom("p", "c", "t", "1", "", "200", "[]", fingerprint.hex),
+      fc.string(),
+    );
+    await fc.assert(
+      fc.asyncProperty(
+        fc.dictionary(fc.constantFrom("v", "s", "fp", "tok", "lease", "st", "h", "b"), field, {
+          minKeys: 1,
+        }),
+        async (fields) => {
+          await raw.del(recordKey);
+          await raw.hset(recordKey, fields);
+          await raw.pexpire(recordKey, 60_000);
+          try {
+            const stored = await store.get(key);
+            if (stored !== undefined)
+              expect(["processing", "completed"]).toContain(stored.entry.state);
+          } catch (error) {
+            expect(error).toBeInstanceOf(MalformedRecordError);
+          }
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+
+  it("reports an unreachable server as a typed connection error", async () => {
+    const dead = await startServer({ binary: "redis-server" });
+    const client = await connect("ioredis", dead.port, { retries: 0 });
+    const deadStore = new ValkeyStore({ client: client.client });
+    await dead.stop();
+    const error = await captured(deadStore.tryInsert(IdempotencyKey.random(), entry()));
+    expect(error).toBeInstanceOf(StoreError);
+    expect((error as StoreError).kind).toBe("connection");
+    await client.close();
+  });
+
+  it("reports a read-only replica and an out-of-memory server as typed errors", async () => {
+    const replica = await startServer({
+      binary: "valkey-server",
+      args: ["--replicaof", "127.0.0.1", String(server.port)],
+    });
+    const small = await startServer({
+      binary: "valkey-server",
+      args: ["--maxmemory-policy", "noeviction"],
+    });
+    const replicaClient = await connect("node-redis", replica.port);
+    const smallClient = await connect("ioredis", small.port);
+    try {
+      const readOnly = await captured(
+        new ValkeyStore({ client: replicaClient.client }).tryInsert(
+          IdempotencyKey.random(),
+          entry(),
+        ),
+      );
+      expect(readOnly).toBeInstanceOf(StoreError);
+      expect((readOnly as StoreError).kind).toBe("read-only");
+      expect((readOnly as StoreError).ambiguous).toBe(false);
+
+      const smallStore = new ValkeyStore({ client: smallClient.client });
+      // A limit below what the server already uses: every writing command is refused.
+      const used = Number(/used_memory:(\d+)/.exec(await small.cli("info", "memory"))?.[1]);
+      await small.cli("config", "set", "maxmemory", String(Math.floor(used / 2)));
+      const key = IdempotencyKey.random();
+      const full = await captured(smallStore.tryInsert(key, entry()));
+      expect(full).toBeInstanceOf(StoreError);
+      expect((full as StoreError).kind).toBe("out-of-memory");
+      expect((full as StoreError).ambiguous).toBe(false);
+      // Nothing half-written: the record does not exist.
+      expect(await smallStore.get(key)).toBeUndefined();
+      const findings = await checkServerConfig(smallClient.client);
+      expect(findings.some((finding) => finding.setting === "maxmemory-policy")).toBe(false);
+    } finally {
+      await replicaClient.close();
+      await smallClient.close();
+      await replica.stop();
+      await small.stop();
+    }
+  });
+
+  it("waits for replicas when asked, failing closed with a retryable replication error", async () => {
+    expect(
+      () =>
+        new ValkeyStore({
+          client: connected.client,
+          waitForReplicas: { replicas: 0, timeoutMs: 10 },
+        }),
+    ).toThrow(InvalidArgumentError);
+    const lonely = new ValkeyStore({
+      client: connected.client,
+      waitForReplicas: { replicas: 1, timeoutMs: 50 },
+    });
+    const error = await captured(lonely.tryInsert(IdempotencyKey.random(), entry()));
+    expect(error).toBeInstanceOf(StoreError);
+    expect((error as StoreError).kind).toBe("replication");
+    expect((error as StoreError).retryable).toBe(true);
+
+    const primary = await startServer({ binary: "redis-server" });
+    const replica = await startServer({
+      binary: "redis-server",
+      args: ["--replicaof", "127.0.0.1", String(primary.port)],
+    });
+    const client = await connect("node-redis", primary.port);
+    try {
+      while (!(await primary.cli("info", "replication")).includes("state=online")) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      const replicated = new ValkeyStore({
+        client: client.client,
+        waitForReplicas: { replicas: 1, timeoutMs: 2000 },
+      });
+      const key = IdempotencyKey.random();
+      const claim = await replicated.tryInsert(key, entry());
+      if (claim.kind !== "claimed") throw new Error("expected a claim");
+      const outcome = await replicated.complete(
+        key,
+        claim.entry.complete(CachedResponse.from("replicated")),
+        claim.fencingToken,
+        { ttlMs: 60_000 },
+      );
+      expect(outcome.kind).toBe("applied");
+      expect(await replica.cli("hget", replicated.recordKey(key), "s")).toBe("c");
+    } finally {
+      await client.close();
+      await replica.stop();
+      await primary.stop();
+    }
+  });
+
+  it("flags risky server settings", async () => {
+    const findings = await checkServerConfig(connected.client);
+    expect(findings.map((finding) => finding.setting)).toEqual(["appendonly"]);
+    const lru = await startServer({
+      binary: "redis-server",
+      args: [
+        "--maxmemory-policy",
+        "allkeys-lru",
+        "--appendonly",
+        "yes",
+        "--appendfsync",
+        "everysec",
+      ],
+    });
+    const client = await connect("iovalkey", lru.port);
+    try {
+      const risky = await checkServerConfig(client.client);
+      expect(risky.map(({ setting, severity }) => [setting, severity])).toEqual([
+        ["maxmemory-policy", "error"],
+        ["appendfsync", "info"],
+      ]);
+    } finally {
+      await client.close();
+      await lru.stop();
+    }
+  });
+});
