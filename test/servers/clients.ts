@@ -24,7 +24,7 @@ export async function connect(
       socket: {
         port,
         host: "127.0.0.1",
-        reconnectStrategy: (retries) => (retries > (options.retries ?? 20) ? false : 50),
+        reconnectStrategy: () => 50,
       },
     });
     client.on("error", () => undefined);
@@ -42,7 +42,8 @@ export async function connect(
     host: "127.0.0.1",
     maxRetriesPerRequest: options.retries ?? 2,
     ...(options.commandTimeoutMs === undefined ? {} : { commandTimeout: options.commandTimeoutMs }),
-    retryStrategy: (times: number) => (times > (options.retries ?? 20) ? null : 50),
+    // Reconnect for as long as the test runs; `retries` bounds each command's wait instead.
+    retryStrategy: () => 50,
   };
   const client = family === "ioredis" ? new Ioredis(settings) : new Iovalkey(settings);
   client.on("error", () => undefined);

@@ -93,7 +93,11 @@ export async function waitForPing(port: number, timeoutMs = 20_000): Promise<voi
 
 function exited(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => child.once("exit", () => { resolve(); }));
+  return new Promise((resolve) =>
+    child.once("exit", () => {
+      resolve();
+    }),
+  );
 }
 
 /** Starts a server; stop it with `stop()`. */

@@ -84,9 +84,9 @@ describe("ValkeyStore", () => {
   it("survives SCRIPT FLUSH in the middle of a workload without an error reaching callers", async () => {
     const idempotency = new Idempotency({ store });
     let flushes = 0;
-    let running = true;
+    const workload = { running: true };
     const flusher = (async () => {
-      while (running) {
+      while (workload.running) {
         await raw.script("FLUSH");
         flushes++;
         await new Promise((resolve) => setTimeout(resolve, 5));
@@ -105,7 +105,7 @@ describe("ValkeyStore", () => {
       );
       expect(outcomes.every((outcome) => outcome.kind === "executed")).toBe(true);
     }
-    running = false;
+    workload.running = false;
     await flusher;
     expect(flushes).toBeGreaterThan(3);
     expect(executed).toBe(keys.length);

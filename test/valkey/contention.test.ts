@@ -1,0 +1,85 @@
+import { execFile } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import { Redis } from "ioredis";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startServer, type ServerProcess } from "../servers/redis-server.ts";
+
+const run = promisify(execFile);
+const worker = fileURLToPath(new URL("contention-worker.ts", import.meta.url));
+
+describe("contention across OS processes", () => {
+  let server: ServerProcess;
+  let directory: string;
+  beforeAll(async () => {
+    server = await startServer({ binary: "valkey-server" });
+    directory = mkdtempSync(join(tmpdir(), "idempotent-contention-"));
+  });
+  afterAll(async () => {
+    await server.stop();
+    rmSync(directory, { recursive: true, force: true });
+  });
+
+  it("runs each of 1,000 keys' side effect exactly once among 4 processes x 64 claimers", async () => {
+    const keyCount = 1000;
+    const families = ["ioredis", "node-redis", "iovalkey", "ioredis"];
+    const startAt = Date.now() + 3000; // all processes start claiming together
+    const logs = families.map((_, index) => join(directory, `worker-${index}.log`));
+    const results = await Promise.all(
+      families.map((family, index) =>
+        run(
+          process.execPath,
+          [
+            "--import",
+            "tsx",
+            worker,
+            String(server.port),
+            family,
+            String(keyCount),
+            "64",
+            String(startAt),
+            logs[index] as string,
+            String(index),
+          ],
+          { timeout: 120_000 },
+        ),
+      ),
+    );
+    const counts = results.map(({ stdout }) => JSON.parse(stdout) as Record<string, number>);
+    const executions = new Map<string, number>();
+    const executedBy = new Map<string, number>();
+    logs.forEach((log, index) => {
+      let lines: string[] = [];
+      try {
+        lines = readFileSync(log, "utf8").split("\n").filter(Boolean);
+      } catch {
+        // A worker that executed nothing has no log.
+      }
+      for (const key of lines) {
+        executions.set(key, (executions.get(key) ?? 0) + 1);
+        executedBy.set(key, index);
+      }
+    });
+    expect(executions.size).toBe(keyCount);
+    expect([...executions.values()].every((count) => count === 1)).toBe(true);
+    expect(counts.reduce((sum, count) => sum + (count["executed"] ?? 0), 0)).toBe(keyCount);
+    // Every process saw contention: the work was really shared.
+    expect(counts.every((count) => (count["replayed"] ?? 0) + (count["in-flight"] ?? 0) > 0)).toBe(
+      true,
+    );
+    // The stored response names the process whose log holds the key.
+    const raw = new Redis(server.port, "127.0.0.1");
+    try {
+      for (const index of [0, 499, 999]) {
+        const key = `key-${index}`;
+        const body = await raw.hget(`contention:{${key}}`, "b");
+        expect(JSON.parse(body ?? "{}")).toEqual({ worker: String(executedBy.get(key)) });
+      }
+    } finally {
+      raw.disconnect();
+    }
+  }, 180_000);
+});
