@@ -24,7 +24,7 @@ await Promise.all(
       const outcome = await idempotency.execute(key, { operation: "POST /contention" }, () => {
         // The log is written by the side effect itself, before anything can be cached.
         appendFileSync(log as string, `${key.value}\n`);
-        return { worker };
+        return { worker: worker ?? "" };
       });
       counts[outcome.kind]++;
     }
