@@ -1,17 +1,25 @@
 import { readFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import { createRequire } from "node:module";
+import { fileURLToPath } from "node:url";
 
 const require = createRequire(import.meta.url);
 
 /** Version of an installed package, read from its package.json. */
 export function packageVersion(name: string): string {
-  try {
-    const path = require.resolve(`${name}/package.json`);
-    return (JSON.parse(readFileSync(path, "utf8")) as { version: string }).version;
-  } catch {
-    return "not installed";
+  // Some packages do not export their package.json; read it from node_modules then.
+  const candidates = [
+    () => require.resolve(`${name}/package.json`),
+    () => fileURLToPath(new URL(`../node_modules/${name}/package.json`, import.meta.url)),
+  ];
+  for (const candidate of candidates) {
+    try {
+      return (JSON.parse(readFileSync(candidate(), "utf8")) as { version: string }).version;
+    } catch {
+      // try the next location
+    }
   }
+  return "not installed";
 }
 
 /** A markdown paragraph naming the machine, Node.js and the given packages. */

@@ -5,6 +5,7 @@ import { writeFileSync } from "node:fs";
 const benches: Record<string, () => Promise<string>> = {
   fingerprint: async () => (await import("./fingerprint.ts")).runFingerprintBench(),
   memory: async () => (await import("./memory.ts")).runMemoryBench(),
+  valkey: async () => (await import("./valkey.ts")).runValkeyBench(),
 };
 
 const selected = process.argv.slice(2).filter((name) => !name.startsWith("-"));
