@@ -145,7 +145,7 @@ async function powertoolsTarget(
   url: string,
 ): Promise<{ target: Target; close: () => Promise<void> }> {
   const client = await createClient({ url }).connect();
-  const persistenceStore = new CachePersistenceLayer({ client: client as never });
+  const persistenceStore = new CachePersistenceLayer({ client: client });
   const handler = makeIdempotent(
     async (payload: { key: string }) => ({ id: payload.key, status: "created" }),
     {
