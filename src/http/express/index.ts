@@ -1,0 +1,5 @@
+export {
+  idempotency,
+  type ExpressMiddleware,
+  type ExpressRequestLike,
+} from "./express-idempotency.ts";

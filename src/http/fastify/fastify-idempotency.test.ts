@@ -1,0 +1,14 @@
+import { runHttpBehaviourSuite } from "../testing/http-behaviour-suite.ts";
+import { startFastify } from "../testing/start-servers.ts";
+import { valkeyStoreFixture } from "../../../test/servers/valkey-store-fixture.ts";
+
+runHttpBehaviourSuite({ name: "fastify on the memory store", start: startFastify });
+
+const valkey = valkeyStoreFixture("http-fastify");
+runHttpBehaviourSuite({
+  name: "fastify on the Valkey/Redis store",
+  start: startFastify,
+  createStore: valkey.createStore,
+  setup: valkey.setup,
+  teardown: valkey.teardown,
+});

@@ -1,0 +1,1 @@
+export { idempotency } from "./hono-idempotency.ts";
