@@ -115,19 +115,18 @@ export function idempotency(options: HttpIdempotencyOptions): ExpressMiddleware 
       }) as typeof response.write;
       response.end = ((...args: unknown[]) => {
         capture(args[0], args[1]);
-        return end(...args);
-      }) as typeof response.end;
-      response.once("finish", () => {
-        void exchange.finish(
+        // Store the completion before the response leaves, so an immediate retry replays it.
+        const captured =
           size > http.maxResponseBytes
             ? undefined
             : {
                 status: response.statusCode,
                 headers: headerPairsOf(response.getHeaders()),
                 body: Buffer.concat(chunks),
-              },
-        );
-      });
+              };
+        void exchange.finish(captured).finally(() => end(...args));
+        return response;
+      }) as typeof response.end;
       response.once("close", () => {
         if (!response.writableFinished) void exchange.abandon();
       });

@@ -1,0 +1,36 @@
+// What the three framework examples share: the store choice and the order side effect.
+import type { IdempotencyStore } from "../src/index.ts";
+import { MemoryStore } from "../src/stores/memory/index.ts";
+
+/** The side effect: creating an order. `runs` counts how often it really ran. */
+export interface OrderService {
+  readonly runs: () => number;
+  create(input: unknown): Promise<{ id: string; input: unknown }>;
+}
+
+export function orderService(): OrderService {
+  let runs = 0;
+  return {
+    runs: () => runs,
+    async create(input) {
+      runs++;
+      await new Promise((resolve) => setTimeout(resolve, 100)); // the payment provider
+      return { id: `order-${runs}`, input };
+    },
+  };
+}
+
+/** The Valkey/Redis store when REDIS_URL is set, the memory store otherwise. */
+export async function storeFromEnvironment(): Promise<IdempotencyStore> {
+  const url = process.env["REDIS_URL"];
+  if (url === undefined) return new MemoryStore();
+  const [{ Redis }, { ValkeyStore }] = await Promise.all([
+    import("ioredis"),
+    import("../src/stores/redis/index.ts"),
+  ]);
+  return new ValkeyStore({ client: new Redis(url), prefix: "orders-example" });
+}
+
+/** Who the caller is: their API key, so callers never see each other's responses. */
+export const callerOf = (header: (name: string) => string | undefined): string =>
+  header("x-api-key") ?? "public";

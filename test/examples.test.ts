@@ -1,0 +1,77 @@
+import type { AddressInfo } from "node:net";
+import { serve } from "@hono/node-server";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { IdempotencyStore } from "../src/index.ts";
+import { MemoryStore } from "../src/stores/memory/index.ts";
+import { createExpressApp } from "../examples/express.ts";
+import { createFastifyApp } from "../examples/fastify.ts";
+import { createHonoApp } from "../examples/hono.ts";
+import { valkeyStoreFixture } from "./servers/valkey-store-fixture.ts";
+
+type Started = { url: string; close: () => Promise<void> };
+
+const examples: Record<string, (store: IdempotencyStore) => Promise<Started>> = {
+  express: async (store) => {
+    const server = createExpressApp(store).listen(0, "127.0.0.1");
+    await new Promise((resolve) => server.once("listening", resolve));
+    return {
+      url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+      close: () => new Promise((resolve) => server.close(() => { resolve(); })),
+    };
+  },
+  fastify: async (store) => {
+    const app = await createFastifyApp(store);
+    return { url: await app.listen({ port: 0, host: "127.0.0.1" }), close: () => app.close() };
+  },
+  hono: (store) =>
+    new Promise((resolve) => {
+      const server = serve(
+        { fetch: createHonoApp(store).fetch, port: 0, hostname: "127.0.0.1" },
+        (info) => {
+          resolve({
+            url: `http://127.0.0.1:${info.port}`,
+            close: () => new Promise((done) => server.close(() => { done(); })),
+          });
+        },
+      );
+    }),
+};
+
+const valkey = valkeyStoreFixture("examples");
+beforeAll(valkey.setup);
+afterAll(valkey.teardown);
+
+describe.each(Object.keys(examples))("examples/%s.ts", (name) => {
+  it.each(["memory", "valkey"])(
+    "serves POST /orders once per key and GET /stats (%s store)",
+    async (storeName) => {
+      const store = storeName === "memory" ? new MemoryStore() : valkey.createStore();
+      const started = await (examples[name] as (store: IdempotencyStore) => Promise<Started>)(
+        store,
+      );
+      try {
+        const order = () =>
+          fetch(`${started.url}/orders`, {
+            method: "POST",
+            headers: {
+              "content-type": "application/json",
+              "idempotency-key": `k-${name}-${storeName}`,
+            },
+            body: '{"sku":42}',
+          });
+        const first = await order();
+        expect(first.status).toBe(201);
+        const firstBody = await first.text();
+        const retry = await order();
+        expect(retry.headers.get("idempotent-replayed")).toBe("true");
+        expect(await retry.text()).toBe(firstBody);
+        const stats = (await (await fetch(`${started.url}/stats`)).json()) as {
+          orderHandlerRuns: number;
+        };
+        expect(stats.orderHandlerRuns).toBe(1);
+      } finally {
+        await started.close();
+      }
+    },
+  );
+});
