@@ -6,6 +6,7 @@ const benches: Record<string, () => Promise<string>> = {
   fingerprint: async () => (await import("./fingerprint.ts")).runFingerprintBench(),
   memory: async () => (await import("./memory.ts")).runMemoryBench(),
   valkey: async () => (await import("./valkey.ts")).runValkeyBench(),
+  http: async () => (await import("./http.ts")).runHttpBench(),
 };
 
 const selected = process.argv.slice(2).filter((name) => !name.startsWith("-"));

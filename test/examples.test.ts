@@ -16,7 +16,12 @@ const examples: Record<string, (store: IdempotencyStore) => Promise<Started>> = 
     await new Promise((resolve) => server.once("listening", resolve));
     return {
       url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-      close: () => new Promise((resolve) => server.close(() => { resolve(); })),
+      close: () =>
+        new Promise((resolve) =>
+          server.close(() => {
+            resolve();
+          }),
+        ),
     };
   },
   fastify: async (store) => {
@@ -30,7 +35,12 @@ const examples: Record<string, (store: IdempotencyStore) => Promise<Started>> = 
         (info) => {
           resolve({
             url: `http://127.0.0.1:${info.port}`,
-            close: () => new Promise((done) => server.close(() => { done(); })),
+            close: () =>
+              new Promise((done) =>
+                server.close(() => {
+                  done();
+                }),
+              ),
           });
         },
       );
