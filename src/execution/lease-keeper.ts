@@ -45,8 +45,14 @@ export class LeaseKeeper {
     return this.#leaseEndsAt;
   }
 
-  /** Stops extending; call before completing or releasing. */
+  /**
+   * Stops extending; call before completing or releasing. A lease that already ran out (the
+   * event loop was blocked past it, say) aborts the signal now, so the owner learns of it.
+   */
   stop(): void {
+    if (!this.#stopped && !this.#controller.signal.aborted && Date.now() >= this.#leaseEndsAt) {
+      this.#controller.abort(new ClaimLostError("key-expired"));
+    }
     this.#stopped = true;
     clearTimeout(this.#touchTimer);
     clearTimeout(this.#deadlineTimer);
