@@ -8,7 +8,7 @@ import { StoreError } from "../../src/errors/store-error.ts";
 import { Idempotency } from "../../src/execution/idempotency.ts";
 import { ValkeyStore } from "../../src/stores/redis/valkey-store.ts";
 import { startServer, type ServerProcess } from "../servers/redis-server.ts";
-import { ExecutionLog, report, workloadMs } from "./scenario-report.ts";
+import { ExecutionLog, report, scenarioTimeoutMs, workloadMs } from "./scenario-report.ts";
 import { faultKinds, startTcpProxy, type TcpProxy } from "./tcp-proxy.ts";
 
 describe("connection cuts between client and server", () => {
@@ -114,6 +114,6 @@ describe("connection cuts between client and server", () => {
       expect(changed).toBe(0);
       expect(keys.every((key) => acknowledged.has(key.value))).toBe(true);
     },
-    600_000,
+    scenarioTimeoutMs(),
   );
 });

@@ -8,7 +8,7 @@ import { StoreError } from "../../src/errors/store-error.ts";
 import { Idempotency } from "../../src/execution/idempotency.ts";
 import { ValkeyStore, type WaitForReplicasOptions } from "../../src/stores/redis/valkey-store.ts";
 import { startServer, type ServerProcess } from "../servers/redis-server.ts";
-import { ExecutionLog, report, workloadMs } from "./scenario-report.ts";
+import { ExecutionLog, report, scenarioTimeoutMs, workloadMs } from "./scenario-report.ts";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -68,7 +68,9 @@ describe("replica failover", () => {
         retryStrategy: () => null,
       });
       primaryClient.on("error", () => undefined);
-      cleanup.push(async () => primaryClient.disconnect());
+      cleanup.push(async () => {
+        primaryClient.disconnect();
+      });
       const before = new Idempotency({
         store: new ValkeyStore({
           client: primaryClient,
@@ -91,7 +93,9 @@ describe("replica failover", () => {
       await replica.cli("replicaof", "no", "one");
 
       const promotedClient = new Redis(replica.port, "127.0.0.1");
-      cleanup.push(async () => promotedClient.disconnect());
+      cleanup.push(async () => {
+        promotedClient.disconnect();
+      });
       const after = new Idempotency({
         store: new ValkeyStore({ client: promotedClient, prefix: "failover" }),
         leaseTtlMs,
@@ -111,6 +115,6 @@ describe("replica failover", () => {
       if (wait !== undefined) expect(silent).toBe(0);
       expect(log.keys).toBe(next);
     },
-    120_000,
+    scenarioTimeoutMs(),
   );
 });

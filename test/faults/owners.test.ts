@@ -45,7 +45,11 @@ describe("claim owners that stall or crash", () => {
     ]);
     let output = "";
     child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
-    const exited = new Promise<string>((resolve) => child.once("exit", () => resolve(output)));
+    const exited = new Promise<string>((resolve) =>
+      child.once("exit", () => {
+        resolve(output);
+      }),
+    );
     return { child, exited };
   };
   const logLines = (log: string) => {

@@ -16,6 +16,11 @@ export function workloadMs(ciMs: number): number {
   return soak > 0 ? soak : ciMs;
 }
 
+/** A test timeout that grows with the soak duration. */
+export function scenarioTimeoutMs(): number {
+  return 180_000 + 8 * Number(process.env["IDEMPOTENT_SOAK_MS"] ?? 0);
+}
+
 /** Prints a report and appends it to IDEMPOTENT_SOAK_REPORT (a JSON-lines file) when set. */
 export function report(result: ScenarioReport): void {
   console.info(`[fault] ${JSON.stringify(result)}`);
