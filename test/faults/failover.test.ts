@@ -37,7 +37,7 @@ describe("replica failover", () => {
 
       const leaseTtlMs = 1000;
       const log = new ExecutionLog();
-      const keys = Array.from({ length: 20_000 }, () => IdempotencyKey.random());
+      const keys: IdempotencyKey[] = [];
       let operations = 0;
       let claimsLost = 0;
       let storeErrors = 0;
@@ -82,8 +82,12 @@ describe("replica failover", () => {
       let next = 0;
       const phaseMs = workloadMs(600);
       const worker = async (until: number) => {
-        while (Date.now() < until && next < keys.length)
-          await run(before, keys[next++] as IdempotencyKey, 0);
+        while (Date.now() < until) {
+          const key = IdempotencyKey.random();
+          keys.push(key);
+          next++;
+          await run(before, key, 0);
+        }
       };
       await Promise.all(Array.from({ length: 8 }, () => worker(Date.now() + phaseMs)));
       process.kill(replica.pid(), "SIGSTOP"); // the replica falls behind

@@ -48,8 +48,11 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
       if (fault === "drop-request") {
         destroy(); // the command never reaches the server
       } else if (fault === "stall") {
+        // The whole stream stalls, later chunks included: TCP never reorders bytes.
+        client.pause();
         setTimeout(() => {
           if (!upstream.destroyed) upstream.write(chunk);
+          client.resume();
         }, 1500);
       } else if (fault === "half-close") {
         upstream.write(chunk);
