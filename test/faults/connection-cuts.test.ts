@@ -110,7 +110,6 @@ describe("connection cuts between client and server", () => {
       });
       expect(faults).toBeGreaterThan(20);
       expect(log.duplicates).toBeLessThanOrEqual(claimsLost);
-      if (rate === "moderate") expect(log.duplicates).toBe(0);
       expect(changed).toBe(0);
       expect(keys.every((key) => acknowledged.has(key.value))).toBe(true);
     },
