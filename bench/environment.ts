@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { cpus, totalmem } from "node:os";
+import { cpus, loadavg, totalmem } from "node:os";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 
@@ -29,6 +29,10 @@ export function describeEnvironment(packages: readonly string[] = []): string {
     `- Date: ${new Date().toISOString().slice(0, 10)}`,
     `- Machine: ${cpu}, ${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB`,
     `- Node.js ${process.version} (${process.platform}-${process.arch})`,
+    // Other work on the machine skews every figure; record how busy it was.
+    `- Load average when the report was written: ${loadavg()
+      .map((load) => load.toFixed(2))
+      .join(", ")} (1, 5, 15 min)`,
     ...packages.map((name) => `- ${name} ${packageVersion(name)}`),
   ];
   return lines.join("\n");
