@@ -123,15 +123,16 @@ describe("Idempotency.execute", () => {
   });
 
   it("extends the lease while a slow side effect runs", async () => {
-    const { idempotency, store } = setup({ leaseTtlMs: 60 });
+    // Generous margins: timers run late on a loaded machine.
+    const { idempotency, store } = setup({ leaseTtlMs: 400 });
     const key = IdempotencyKey.random();
     let signal: AbortSignal | undefined;
     const slow = idempotency.execute(key, request, async (context) => {
       signal = context.signal;
-      await sleep(300);
+      await sleep(1500);
       return "slow";
     });
-    await sleep(150); // 2.5 leases later, the claim is still held
+    await sleep(1000); // 2.5 leases later, the claim is still held
     expect((await store.get(key))?.entry.state).toBe("processing");
     expect((await idempotency.execute(key, request, () => "other")).kind).toBe("in-flight");
     expect((await slow).kind).toBe("executed");

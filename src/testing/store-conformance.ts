@@ -21,7 +21,7 @@ export interface StoreConformanceOptions<S extends IdempotencyStore = Idempotenc
    * tests instantly; without it the suite sleeps through short real leases.
    */
   readonly advanceTime?: (ms: number) => void | Promise<void>;
-  /** Lease in milliseconds for expiry tests on real time; 150 by default. */
+  /** Lease in milliseconds for expiry tests on real time; 300 by default. */
   readonly shortTtlMs?: number;
   /** Concurrent claimers in the contention test; 64 by default. */
   readonly concurrency?: number;
@@ -67,7 +67,8 @@ function claimed(result: InsertResult): Extract<InsertResult, { kind: "claimed" 
 export function runStoreConformance<S extends IdempotencyStore>(
   options: StoreConformanceOptions<S>,
 ): void {
-  const shortTtlMs = options.shortTtlMs ?? 150;
+  // Long enough that a loaded machine's late timers do not expire leases the tests extend.
+  const shortTtlMs = options.shortTtlMs ?? 300;
   const advance = async (ms: number): Promise<void> => {
     if (options.advanceTime === undefined) await sleep(ms);
     else await options.advanceTime(ms);
@@ -306,7 +307,7 @@ export function runStoreConformance<S extends IdempotencyStore>(
         withStore(async (store) => {
           const id = key();
           const zombie = claimed(await store.tryInsert(id, entry(1, shortTtlMs)));
-          await advance(shortTtlMs + 50);
+          await advance(shortTtlMs + 100);
           expect(await store.get(id)).toBeUndefined();
           const fresh = claimed(await store.tryInsert(id, entry(1)));
           expect(fresh.fencingToken.isNewerThan(zombie.fencingToken)).toBe(true);
@@ -335,7 +336,7 @@ export function runStoreConformance<S extends IdempotencyStore>(
         withStore(async (store) => {
           const id = key();
           const claim = claimed(await store.tryInsert(id, entry(1, shortTtlMs)));
-          await advance(shortTtlMs + 50);
+          await advance(shortTtlMs + 100);
           const outcome = await store.complete(
             id,
             claim.entry.complete(CachedResponse.from("late")),
@@ -363,7 +364,7 @@ export function runStoreConformance<S extends IdempotencyStore>(
             },
           );
           expect((await store.tryInsert(id, entry())).kind).toBe("exists");
-          await advance(shortTtlMs + 50);
+          await advance(shortTtlMs + 100);
           const again = claimed(await store.tryInsert(id, entry()));
           expect(again.fencingToken.isNewerThan(claim.fencingToken)).toBe(true);
         }),
