@@ -46,6 +46,7 @@ export {
   type InsertResult,
   type InsertResultKind,
 } from "./core/insert-result.ts";
+export { assertFencingToken, assertIdempotencyKey } from "./core/store-arguments.ts";
 export { Sha256FingerprintStrategy } from "./core/sha256-fingerprint-strategy.ts";
 export { maxTtlMs, validateTtlMs, type TtlOptions } from "./core/ttl.ts";
 export { ClaimLostError } from "./errors/claim-lost-error.ts";

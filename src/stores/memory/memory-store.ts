@@ -8,7 +8,8 @@ import {
   type IdempotencyEntry,
   type Processing,
 } from "../../core/idempotency-entry.ts";
-import { IdempotencyKey } from "../../core/idempotency-key.ts";
+import type { IdempotencyKey } from "../../core/idempotency-key.ts";
+import { assertFencingToken, assertIdempotencyKey } from "../../core/store-arguments.ts";
 import type { IdempotencyStore, StoredEntry } from "../../core/idempotency-store.ts";
 import type { InsertResult } from "../../core/insert-result.ts";
 import { validateTtlMs, type TtlOptions } from "../../core/ttl.ts";
@@ -38,17 +39,8 @@ interface MemoryRecord {
 }
 
 function validateKey(key: unknown): string {
-  if (!(key instanceof IdempotencyKey)) {
-    throw new InvalidArgumentError("key", "expected an IdempotencyKey");
-  }
+  assertIdempotencyKey(key);
   return key.value;
-}
-
-function validateToken(token: unknown): FencingToken {
-  if (!(token instanceof FencingToken)) {
-    throw new InvalidArgumentError("fencingToken", "expected a FencingToken");
-  }
-  return token;
 }
 
 /**
@@ -130,7 +122,7 @@ export class MemoryStore implements IdempotencyStore, AsyncDisposable {
     this.#assertOpen("complete");
     const id = validateKey(key);
     assertCompleted(entry);
-    validateToken(fencingToken);
+    assertFencingToken(fencingToken);
     const ttlMs = validateTtlMs(options.ttlMs);
     const now = this.#clock.now();
     const record = this.#records.get(id);
@@ -153,7 +145,7 @@ export class MemoryStore implements IdempotencyStore, AsyncDisposable {
   ): Promise<LeaseOutcome> {
     this.#assertOpen("touch");
     const id = validateKey(key);
-    validateToken(fencingToken);
+    assertFencingToken(fencingToken);
     const ttlMs = validateTtlMs(options.ttlMs);
     const now = this.#clock.now();
     const record = this.#records.get(id);
@@ -166,7 +158,7 @@ export class MemoryStore implements IdempotencyStore, AsyncDisposable {
   async remove(key: IdempotencyKey, fencingToken: FencingToken): Promise<LeaseOutcome> {
     this.#assertOpen("remove");
     const id = validateKey(key);
-    validateToken(fencingToken);
+    assertFencingToken(fencingToken);
     const record = this.#records.get(id);
     const held = this.#held(record, fencingToken, this.#clock.now());
     if (held !== undefined) return held;

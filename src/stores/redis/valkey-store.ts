@@ -11,7 +11,8 @@ import {
   type IdempotencyEntry,
   type Processing,
 } from "../../core/idempotency-entry.ts";
-import { IdempotencyKey, validateKeySegment } from "../../core/idempotency-key.ts";
+import { validateKeySegment, type IdempotencyKey } from "../../core/idempotency-key.ts";
+import { assertFencingToken, assertIdempotencyKey } from "../../core/store-arguments.ts";
 import type { IdempotencyStore, StoredEntry } from "../../core/idempotency-store.ts";
 import type { InsertResult } from "../../core/insert-result.ts";
 import { validateTtlMs, type TtlOptions } from "../../core/ttl.ts";
@@ -166,9 +167,7 @@ export class ValkeyStore implements IdempotencyStore {
 
   /** The server key of a record: `<prefix>:{<key>}`. */
   recordKey(key: IdempotencyKey): string {
-    if (!(key instanceof IdempotencyKey)) {
-      throw new InvalidArgumentError("key", "expected an IdempotencyKey");
-    }
+    assertIdempotencyKey(key);
     return `${this.#prefix}:{${key.value}}`;
   }
 
@@ -250,9 +249,7 @@ export class ValkeyStore implements IdempotencyStore {
   }
 
   #token(fencingToken: FencingToken): string {
-    if (!(fencingToken instanceof FencingToken)) {
-      throw new InvalidArgumentError("fencingToken", "expected a FencingToken");
-    }
+    assertFencingToken(fencingToken);
     return fencingToken.toString();
   }
 
