@@ -20,15 +20,25 @@ export const scriptCodes = {
   corrupt: -2,
 } as const;
 
+/**
+ * How long a record outlives its logical expiry, so that its last fencing token is still there
+ * for the next claim even if the server clock steps back meanwhile.
+ */
+export const tokenRetentionMs = 60_000;
+
 // Record: one hash per key. Fields: v (layout version), s (p = processing, c = completed,
-// t = tombstone: released or purged, keeping the last token), fp (fingerprint hex), tok
-// (fencing token, decimal), lease (lease ms), st (status), h (headers JSON), b (raw body).
-// classify() returns 'live', 'free' (absent or tombstone) or an error code.
+// t = tombstone: released or purged, keeping the last token), exp (logical expiry, server ms),
+// fp (fingerprint hex), tok (fencing token, decimal), lease (lease ms), st (status), h
+// (headers JSON), b (raw body). The key's TTL runs tokenRetentionMs past exp.
+// classify() returns 'live', 'free' (absent, expired or tombstone) or an error code.
 const prelude = `
-local function classify(key, version, stored, state)
+local function classify(key, version, stored, state, expires, now)
   if state == 'p' or state == 'c' or state == 't' then
     if stored ~= version then return ${scriptCodes.unknownVersion} end
     if state == 't' then return 'free' end
+    local expiry = tonumber(expires)
+    if expiry == nil then return ${scriptCodes.corrupt} end
+    if expiry <= now then return 'free' end
     return 'live'
   end
   if state == false and redis.call('EXISTS', key) == 0 then return 'free' end
@@ -36,6 +46,9 @@ local function classify(key, version, stored, state)
 end
 local function nowMs(time)
   return tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+end
+local function keep(key, ttl)
+  redis.call('PEXPIRE', key, tonumber(ttl) + ${tokenRetentionMs})
 end
 `;
 
@@ -52,26 +65,27 @@ function script(name: string, body: string, flags = ""): Script {
 /**
  * KEYS[1] record; ARGV fingerprint, lease ms, version.
  * Returns {1, token, expiresAt} on a claim, {0, state, fp, token, lease, status, headers, body,
- * expiresAt} when live, or {code}.
+ * expiresAt} when live, or {code}. A claim replaces an expired record but keeps its token order.
  */
 export const claimScript: Script = script(
   "claim",
   `
 local time = redis.call('TIME')
-local record = redis.call('HMGET', KEYS[1], 'v', 's', 'fp', 'tok', 'lease', 'st', 'h', 'b')
-local class = classify(KEYS[1], ARGV[3], record[1], record[2])
+local now = nowMs(time)
+local record = redis.call('HMGET', KEYS[1], 'v', 's', 'fp', 'tok', 'lease', 'st', 'h', 'b', 'exp')
+local class = classify(KEYS[1], ARGV[3], record[1], record[2], record[9], now)
 if type(class) == 'number' then return {class} end
 if class == 'live' then
-  local ttl = redis.call('PTTL', KEYS[1])
-  return {0, record[2], record[3], record[4], record[5], record[6], record[7], record[8], nowMs(time) + math.max(ttl, 0)}
+  return {0, record[2], record[3], record[4], record[5], record[6], record[7], record[8], record[9]}
 end
--- Server time in microseconds, never below the last token of this key (kept by tombstones).
+-- Server time in microseconds, never below the key's last token (kept past expiry and release).
 local token = math.max(tonumber(time[1]) * 1000000 + tonumber(time[2]), (tonumber(record[4]) or 0) + 1)
 local tokenText = string.format('%.0f', token)
 redis.call('DEL', KEYS[1])
-redis.call('HSET', KEYS[1], 'v', ARGV[3], 's', 'p', 'fp', ARGV[1], 'tok', tokenText, 'lease', ARGV[2])
-redis.call('PEXPIRE', KEYS[1], ARGV[2])
-return {1, tokenText, nowMs(time) + tonumber(ARGV[2])}
+local expires = now + tonumber(ARGV[2])
+redis.call('HSET', KEYS[1], 'v', ARGV[3], 's', 'p', 'fp', ARGV[1], 'tok', tokenText, 'lease', ARGV[2], 'exp', string.format('%.0f', expires))
+keep(KEYS[1], ARGV[2])
+return {1, tokenText, expires}
 `,
 );
 
@@ -79,16 +93,17 @@ return {1, tokenText, nowMs(time) + tonumber(ARGV[2])}
 export const completeScript: Script = script(
   "complete",
   `
-local record = redis.call('HMGET', KEYS[1], 'v', 's', 'tok', 'fp')
-local class = classify(KEYS[1], ARGV[7], record[1], record[2])
+local now = nowMs(redis.call('TIME'))
+local record = redis.call('HMGET', KEYS[1], 'v', 's', 'tok', 'fp', 'exp')
+local class = classify(KEYS[1], ARGV[7], record[1], record[2], record[5], now)
 if type(class) == 'number' then return class end
 if class == 'free' then return ${scriptCodes.keyExpired} end
 if record[3] ~= ARGV[1] then return ${scriptCodes.fencingMismatch} end
 if record[4] ~= ARGV[2] then return ${scriptCodes.fingerprintMismatch} end
 -- The same claim completing again: a retry whose first reply was lost. Keep the first.
 if record[2] == 'c' then return ${scriptCodes.applied} end
-redis.call('HSET', KEYS[1], 's', 'c', 'st', ARGV[4], 'h', ARGV[5], 'b', ARGV[6])
-redis.call('PEXPIRE', KEYS[1], ARGV[3])
+redis.call('HSET', KEYS[1], 's', 'c', 'st', ARGV[4], 'h', ARGV[5], 'b', ARGV[6], 'exp', string.format('%.0f', now + tonumber(ARGV[3])))
+keep(KEYS[1], ARGV[3])
 return ${scriptCodes.applied}
 `,
 );
@@ -97,12 +112,14 @@ return ${scriptCodes.applied}
 export const touchScript: Script = script(
   "touch",
   `
-local record = redis.call('HMGET', KEYS[1], 'v', 's', 'tok')
-local class = classify(KEYS[1], ARGV[3], record[1], record[2])
+local now = nowMs(redis.call('TIME'))
+local record = redis.call('HMGET', KEYS[1], 'v', 's', 'tok', 'exp')
+local class = classify(KEYS[1], ARGV[3], record[1], record[2], record[4], now)
 if type(class) == 'number' then return class end
 if class == 'free' then return ${scriptCodes.keyExpired} end
 if record[2] ~= 'p' or record[3] ~= ARGV[1] then return ${scriptCodes.fencingMismatch} end
-redis.call('PEXPIRE', KEYS[1], ARGV[2])
+redis.call('HSET', KEYS[1], 'exp', string.format('%.0f', now + tonumber(ARGV[2])))
+keep(KEYS[1], ARGV[2])
 return ${scriptCodes.applied}
 `,
 );
@@ -111,7 +128,7 @@ const tombstone = `
 local function tombstone(key, version, token, lease)
   redis.call('DEL', key)
   redis.call('HSET', key, 'v', version, 's', 't', 'tok', token)
-  redis.call('PEXPIRE', key, math.max(tonumber(lease) or 60000, 60000))
+  redis.call('PEXPIRE', key, math.max(tonumber(lease) or 0, ${tokenRetentionMs}))
 end
 `;
 
@@ -119,8 +136,9 @@ end
 export const removeScript: Script = script(
   "remove",
   `${tombstone}
-local record = redis.call('HMGET', KEYS[1], 'v', 's', 'tok', 'lease')
-local class = classify(KEYS[1], ARGV[2], record[1], record[2])
+local now = nowMs(redis.call('TIME'))
+local record = redis.call('HMGET', KEYS[1], 'v', 's', 'tok', 'lease', 'exp')
+local class = classify(KEYS[1], ARGV[2], record[1], record[2], record[5], now)
 if type(class) == 'number' then return class end
 if class == 'free' then return ${scriptCodes.keyExpired} end
 if record[2] ~= 'p' or record[3] ~= ARGV[1] then return ${scriptCodes.fencingMismatch} end
@@ -133,13 +151,12 @@ return ${scriptCodes.applied}
 export const getScript: Script = script(
   "get",
   `
-local time = redis.call('TIME')
-local record = redis.call('HMGET', KEYS[1], 'v', 's', 'fp', 'tok', 'lease', 'st', 'h', 'b')
-local class = classify(KEYS[1], ARGV[1], record[1], record[2])
+local now = nowMs(redis.call('TIME'))
+local record = redis.call('HMGET', KEYS[1], 'v', 's', 'fp', 'tok', 'lease', 'st', 'h', 'b', 'exp')
+local class = classify(KEYS[1], ARGV[1], record[1], record[2], record[9], now)
 if type(class) == 'number' then return {class} end
 if class == 'free' then return {${scriptCodes.keyExpired}} end
-local ttl = redis.call('PTTL', KEYS[1])
-return {0, record[2], record[3], record[4], record[5], record[6], record[7], record[8], nowMs(time) + math.max(ttl, 0)}
+return {0, record[2], record[3], record[4], record[5], record[6], record[7], record[8], record[9]}
 `,
   "no-writes",
 );
@@ -157,9 +174,14 @@ if kind ~= 'hash' then
   redis.call('DEL', KEYS[1])
   return 1
 end
-local record = redis.call('HMGET', KEYS[1], 'v', 's', 'tok', 'lease')
-local class = classify(KEYS[1], ARGV[1], record[1], record[2])
-if class == 'free' then return 0 end
+local now = nowMs(redis.call('TIME'))
+local record = redis.call('HMGET', KEYS[1], 'v', 's', 'tok', 'lease', 'exp')
+local class = classify(KEYS[1], ARGV[1], record[1], record[2], record[5], now)
+if class == 'free' then
+  -- An expired entry still holds its body: keep only its token.
+  if record[2] == 'p' or record[2] == 'c' then tombstone(KEYS[1], ARGV[1], record[3], record[4]) end
+  return 0
+end
 if class == 'live' then
   tombstone(KEYS[1], ARGV[1], record[3], record[4])
   return 1

@@ -81,6 +81,30 @@ describe("ValkeyStore", () => {
     expect(next.fencingToken.value).toBe(ahead + 1n);
   });
 
+  it("keeps an expired record's token, so the next claim's token is above it", async () => {
+    const key = IdempotencyKey.random();
+    const ahead = 8_100_000_000_000_000n;
+    // An entry that expired logically a second ago, its token ahead of the server clock.
+    await raw.hset(store.recordKey(key), {
+      v: "1",
+      s: "c",
+      fp: fingerprint.hex,
+      tok: ahead.toString(),
+      lease: "1000",
+      st: "200",
+      h: "[]",
+      b: "",
+      exp: String(Date.now() - 1000),
+    });
+    await raw.pexpire(store.recordKey(key), 60_000);
+    expect(await store.get(key)).toBeUndefined();
+    const next = await store.tryInsert(key, entry());
+    if (next.kind !== "claimed") throw new Error("expected a claim");
+    expect(next.fencingToken.value).toBe(ahead + 1n);
+    // The server keeps the record past its lease so the token survives expiry.
+    expect(await raw.pttl(store.recordKey(key))).toBeGreaterThan(60_000);
+  });
+
   it("survives SCRIPT FLUSH in the middle of a workload without an error reaching callers", async () => {
     const idempotency = new Idempotency({ store });
     let flushes = 0;
