@@ -66,10 +66,13 @@ describe("contention across OS processes", () => {
     expect(executions.size).toBe(keyCount);
     expect([...executions.values()].every((count) => count === 1)).toBe(true);
     expect(counts.reduce((sum, count) => sum + (count["executed"] ?? 0), 0)).toBe(keyCount);
-    // Every process saw contention: the work was really shared.
-    expect(counts.every((count) => (count["replayed"] ?? 0) + (count["in-flight"] ?? 0) > 0)).toBe(
-      true,
+    // The processes really contended: some claims found the key taken. (A process that starts
+    // late on a loaded machine may find every key done, so this is not asked of each one.)
+    const contended = counts.reduce(
+      (sum, count) => sum + (count["replayed"] ?? 0) + (count["in-flight"] ?? 0),
+      0,
     );
+    expect(contended).toBeGreaterThan(0);
     // The stored response names the process whose log holds the key.
     const raw = new Redis(server.port, "127.0.0.1");
     try {
