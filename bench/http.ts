@@ -2,9 +2,7 @@
 // middleware on a fresh key per request, and replays of one key; memory and Valkey/Redis
 // stores; express-idempotency on the same workload. Run: npx tsx bench/http.ts
 import { writeFileSync } from "node:fs";
-import type { AddressInfo } from "node:net";
 import { pathToFileURL } from "node:url";
-import { serve } from "@hono/node-server";
 import autocannon from "autocannon";
 import express from "express";
 import {
@@ -20,72 +18,45 @@ import { idempotency as fastifyIdempotency } from "../src/http/fastify/index.ts"
 import { idempotency as honoIdempotency } from "../src/http/hono/index.ts";
 import { MemoryStore } from "../src/stores/memory/index.ts";
 import { ValkeyStore } from "../src/stores/redis/index.ts";
+import { listenRequestListener, serveFetch, type StartedServer } from "../test/servers/listen.ts";
 import { startServer } from "../test/servers/redis-server.ts";
 import { describeEnvironment, formatCount, median } from "./environment.ts";
 
-type Started = { url: string; close: () => Promise<void> };
 const order = { id: 42, status: "created" };
 
-function listenExpress(app: express.Express): Promise<Started> {
-  return new Promise((resolve) => {
-    const server = app.listen(0, "127.0.0.1", () => {
-      resolve({
-        url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-        close: () =>
-          new Promise((done) => {
-            server.closeAllConnections();
-            server.close(() => {
-              done();
-            });
-          }),
+const frameworks: Record<string, (store: IdempotencyStore | undefined) => Promise<StartedServer>> =
+  {
+    express: (store) => {
+      const app = express();
+      app.use(express.json());
+      if (store !== undefined) app.use(expressIdempotency({ store, scope: "global" }));
+      app.post("/orders", (_request, response) => {
+        response.status(201).json(order);
       });
-    });
-  });
-}
-
-const frameworks: Record<string, (store: IdempotencyStore | undefined) => Promise<Started>> = {
-  express: (store) => {
-    const app = express();
-    app.use(express.json());
-    if (store !== undefined) app.use(expressIdempotency({ store, scope: "global" }));
-    app.post("/orders", (_request, response) => {
-      response.status(201).json(order);
-    });
-    return listenExpress(app);
-  },
-  fastify: async (store) => {
-    const app = Fastify();
-    if (store !== undefined) await app.register(fastifyIdempotency, { store, scope: "global" });
-    app.post("/orders", async (_request, reply) => reply.code(201).send(order));
-    return { url: await app.listen({ port: 0, host: "127.0.0.1" }), close: () => app.close() };
-  },
-  hono: (store) =>
-    new Promise((resolve) => {
+      return listenRequestListener(app);
+    },
+    fastify: async (store) => {
+      const app = Fastify();
+      if (store !== undefined) await app.register(fastifyIdempotency, { store, scope: "global" });
+      app.post("/orders", async (_request, reply) => reply.code(201).send(order));
+      return { url: await app.listen({ port: 0, host: "127.0.0.1" }), close: () => app.close() };
+    },
+    hono: (store) => {
       const app = new Hono();
       if (store !== undefined) app.use(honoIdempotency({ store, scope: "global" }));
       app.post("/orders", (c) => c.json(order, 201));
-      const server = serve({ fetch: app.fetch, port: 0, hostname: "127.0.0.1" }, (info) => {
-        resolve({
-          url: `http://127.0.0.1:${info.port}`,
-          close: () =>
-            new Promise((done) => {
-              server.close(() => {
-                done();
-              });
-            }),
-        });
-      });
-    }),
-};
+      return serveFetch(app.fetch);
+    },
+  };
 
-function expressIdempotencyApp(): Promise<Started> {
+function expressIdempotencyApp(): Promise<StartedServer> {
   const app = express();
   app.use(express.json());
   app.post("/orders", expressIdempotencyPackage(), (request, response) => {
     if (getSharedIdempotencyService().isHit(request)) return;
     response.status(201).json(order);
   });
-  return listenExpress(app);
+  return listenRequestListener(app);
 }
 
 async function requestsPerSecond(

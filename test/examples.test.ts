@@ -1,50 +1,19 @@
-import type { AddressInfo } from "node:net";
-import { serve } from "@hono/node-server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { IdempotencyStore } from "../src/index.ts";
 import { MemoryStore } from "../src/stores/memory/index.ts";
 import { createExpressApp } from "../examples/express.ts";
 import { createFastifyApp } from "../examples/fastify.ts";
 import { createHonoApp } from "../examples/hono.ts";
+import { listenRequestListener, serveFetch, type StartedServer } from "./servers/listen.ts";
 import { valkeyStoreFixture } from "./servers/valkey-store-fixture.ts";
 
-type Started = { url: string; close: () => Promise<void> };
-
-const examples: Record<string, (store: IdempotencyStore) => Promise<Started>> = {
-  express: async (store) => {
-    const server = createExpressApp(store).listen(0, "127.0.0.1");
-    await new Promise((resolve) => server.once("listening", resolve));
-    return {
-      url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-      close: () =>
-        new Promise((resolve) =>
-          server.close(() => {
-            resolve();
-          }),
-        ),
-    };
-  },
+const examples: Record<string, (store: IdempotencyStore) => Promise<StartedServer>> = {
+  express: (store) => listenRequestListener(createExpressApp(store)),
   fastify: async (store) => {
     const app = await createFastifyApp(store);
     return { url: await app.listen({ port: 0, host: "127.0.0.1" }), close: () => app.close() };
   },
-  hono: (store) =>
-    new Promise((resolve) => {
-      const server = serve(
-        { fetch: createHonoApp(store).fetch, port: 0, hostname: "127.0.0.1" },
-        (info) => {
-          resolve({
-            url: `http://127.0.0.1:${info.port}`,
-            close: () =>
-              new Promise((done) =>
-                server.close(() => {
-                  done();
-                }),
-              ),
-          });
-        },
-      );
-    }),
+  hono: (store) => serveFetch(createHonoApp(store).fetch),
 };
 
 const valkey = valkeyStoreFixture("examples");
@@ -56,7 +25,7 @@ describe.each(Object.keys(examples))("examples/%s.ts", (name) => {
     "serves POST /orders once per key and GET /stats (%s store)",
     async (storeName) => {
       const store = storeName === "memory" ? new MemoryStore() : valkey.createStore();
-      const started = await (examples[name] as (store: IdempotencyStore) => Promise<Started>)(
+      const started = await (examples[name] as (store: IdempotencyStore) => Promise<StartedServer>)(
         store,
       );
       try {

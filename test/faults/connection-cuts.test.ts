@@ -3,12 +3,10 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Redis } from "ioredis";
 import { IdempotencyKey } from "../../src/core/idempotency-key.ts";
-import { ClaimLostError } from "../../src/errors/claim-lost-error.ts";
-import { StoreError } from "../../src/errors/store-error.ts";
 import { Idempotency } from "../../src/execution/idempotency.ts";
 import { ValkeyStore } from "../../src/stores/redis/valkey-store.ts";
 import { startServer, type ServerProcess } from "../servers/redis-server.ts";
-import { ExecutionLog, report, scenarioTimeoutMs, workloadMs } from "./scenario-report.ts";
+import { report, ScenarioWorkload, scenarioTimeoutMs, workloadMs } from "./scenario-report.ts";
 import { faultKinds, startTcpProxy, type TcpProxy } from "./tcp-proxy.ts";
 
 describe("connection cuts between client and server", () => {
@@ -48,36 +46,10 @@ describe("connection cuts between client and server", () => {
       });
       const keys = Array.from({ length: 150 }, () => IdempotencyKey.random());
       const faultsBefore = Object.values(proxy.injected).reduce((sum, count) => sum + count, 0);
-      const log = new ExecutionLog();
-      const acknowledged = new Map<string, string>();
-      let operations = 0;
-      let changed = 0;
-      let storeErrors = 0;
-      let claimsLost = 0;
-      const attempt = async (key: IdempotencyKey, waitMs: number) => {
-        operations++;
-        try {
-          const outcome = await idempotency.execute(
-            key,
-            { operation: "POST /cuts" },
-            () => {
-              log.record(key.value);
-              return `run ${log.count(key.value)} of ${key.value}`;
-            },
-            { waitMs },
-          );
-          if (outcome.kind === "executed" || outcome.kind === "replayed") {
-            const body = outcome.response.text();
-            const earlier = acknowledged.get(key.value);
-            if (earlier !== undefined && earlier !== body) changed++;
-            acknowledged.set(key.value, body);
-          }
-        } catch (error) {
-          if (error instanceof ClaimLostError) claimsLost++;
-          else if (error instanceof StoreError) storeErrors++;
-          else throw error;
-        }
-      };
+      const workload = new ScenarioWorkload("POST /cuts");
+      const attempt = (key: IdempotencyKey, waitMs: number) =>
+        workload.attempt(idempotency, key, waitMs);
+      const { log, acknowledged } = workload;
 
       const deadline = Date.now() + workloadMs(5000);
       const injector = setInterval(() => {
@@ -102,15 +74,15 @@ describe("connection cuts between client and server", () => {
         Object.values(proxy.injected).reduce((sum, count) => sum + count, 0) - faultsBefore;
       report({
         scenario: `connection cuts, ${rate} rate (one every ${faultEveryMs} ms, lease ${leaseTtlMs} ms)`,
-        operations,
+        operations: workload.operations,
         faults,
         duplicates: log.duplicates,
-        lost: changed,
-        note: `${storeErrors} typed store errors, ${claimsLost} claims lost, faults ${JSON.stringify(proxy.injected)}`,
+        lost: workload.changed,
+        note: `${workload.storeErrors} typed store errors, ${workload.claimsLost} claims lost, faults ${JSON.stringify(proxy.injected)}`,
       });
       expect(faults).toBeGreaterThan(5);
-      expect(log.duplicates).toBeLessThanOrEqual(claimsLost);
-      expect(changed).toBe(0);
+      expect(log.duplicates).toBeLessThanOrEqual(workload.claimsLost);
+      expect(workload.changed).toBe(0);
       expect(keys.every((key) => acknowledged.has(key.value))).toBe(true);
     },
     scenarioTimeoutMs(),

@@ -3,12 +3,10 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { Redis } from "ioredis";
 import { IdempotencyKey } from "../../src/core/idempotency-key.ts";
-import { ClaimLostError } from "../../src/errors/claim-lost-error.ts";
-import { StoreError } from "../../src/errors/store-error.ts";
 import { Idempotency } from "../../src/execution/idempotency.ts";
 import { ValkeyStore, type WaitForReplicasOptions } from "../../src/stores/redis/valkey-store.ts";
 import { startServer, type ServerProcess } from "../servers/redis-server.ts";
-import { ExecutionLog, report, scenarioTimeoutMs, workloadMs } from "./scenario-report.ts";
+import { report, ScenarioWorkload, scenarioTimeoutMs, workloadMs } from "./scenario-report.ts";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -36,30 +34,11 @@ describe("replica failover", () => {
       while (!(await primary.cli("info", "replication")).includes("state=online")) await sleep(50);
 
       const leaseTtlMs = 1000;
-      const log = new ExecutionLog();
       const keys: IdempotencyKey[] = [];
-      let operations = 0;
-      let claimsLost = 0;
-      let storeErrors = 0;
-      const run = async (idempotency: Idempotency, key: IdempotencyKey, waitMs: number) => {
-        operations++;
-        try {
-          return await idempotency.execute(
-            key,
-            { operation: "POST /failover" },
-            () => {
-              log.record(key.value);
-              return "done";
-            },
-            { waitMs },
-          );
-        } catch (error) {
-          if (error instanceof ClaimLostError) claimsLost++;
-          else if (error instanceof StoreError) storeErrors++;
-          else throw error;
-          return undefined;
-        }
-      };
+      const workload = new ScenarioWorkload("POST /failover");
+      const run = (idempotency: Idempotency, key: IdempotencyKey, waitMs: number) =>
+        workload.attempt(idempotency, key, waitMs);
+      const { log } = workload;
 
       const primaryClient = new Redis({
         port: primary.port,
@@ -107,14 +86,14 @@ describe("replica failover", () => {
       // Every client retries every key it sent, against the promoted replica.
       for (const key of keys.slice(0, next)) await run(after, key, leaseTtlMs * 3);
 
-      const silent = Math.max(0, log.duplicates - claimsLost);
+      const silent = Math.max(0, log.duplicates - workload.claimsLost);
       report({
         scenario: `replica failover, ${mode}`,
-        operations,
+        operations: workload.operations,
         faults: 1,
         duplicates: log.duplicates,
         lost: "not promised",
-        note: `${silent} duplicates not announced by a ClaimLostError; ${claimsLost} claims lost, ${storeErrors} typed store errors; ${next} keys`,
+        note: `${silent} duplicates not announced by a ClaimLostError; ${workload.claimsLost} claims lost, ${workload.storeErrors} typed store errors; ${next} keys`,
       });
       if (wait !== undefined) expect(silent).toBe(0);
       expect(log.keys).toBe(next);

@@ -4,13 +4,11 @@ import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { IdempotencyKey } from "../../src/core/idempotency-key.ts";
-import { ClaimLostError } from "../../src/errors/claim-lost-error.ts";
-import { StoreError } from "../../src/errors/store-error.ts";
 import { Idempotency } from "../../src/execution/idempotency.ts";
 import { ValkeyStore } from "../../src/stores/redis/valkey-store.ts";
 import { clusterFamilies, connectCluster, type ConnectedClient } from "../servers/clients.ts";
 import { startCluster, type ClusterProcess } from "../servers/redis-server.ts";
-import { ExecutionLog, report, scenarioTimeoutMs, workloadMs } from "./scenario-report.ts";
+import { report, ScenarioWorkload, scenarioTimeoutMs, workloadMs } from "./scenario-report.ts";
 
 const run = promisify(execFile);
 
@@ -32,33 +30,11 @@ describe("cluster resharding during a workload", () => {
         leaseTtlMs: 5000,
       });
       const ids = await Promise.all(cluster.nodes.map((node) => node.cli("cluster", "myid")));
-      const log = new ExecutionLog();
       const keys = Array.from({ length: 2000 }, () => IdempotencyKey.random());
-      const acknowledged = new Map<string, string>();
-      let operations = 0;
-      let typedErrors = 0;
-      let claimsLost = 0;
-      const attempt = async (key: IdempotencyKey, waitMs: number) => {
-        operations++;
-        try {
-          const outcome = await idempotency.execute(
-            key,
-            { operation: "POST /reshard" },
-            () => {
-              log.record(key.value);
-              return `run of ${key.value}`;
-            },
-            { waitMs },
-          );
-          if (outcome.kind === "executed" || outcome.kind === "replayed") {
-            acknowledged.set(key.value, outcome.response.text());
-          }
-        } catch (error) {
-          if (error instanceof ClaimLostError) claimsLost++;
-          else if (error instanceof StoreError) typedErrors++;
-          else throw error;
-        }
-      };
+      const workload = new ScenarioWorkload("POST /reshard");
+      const attempt = (key: IdempotencyKey, waitMs: number) =>
+        workload.attempt(idempotency, key, waitMs);
+      const { log, acknowledged } = workload;
       const deadline = Date.now() + workloadMs(6000);
       let moves = 0;
       const resharder = (async () => {
@@ -93,14 +69,14 @@ describe("cluster resharding during a workload", () => {
       await connected.close();
       report({
         scenario: `cluster resharding via ${family}`,
-        operations,
+        operations: workload.operations,
         faults: moves,
         duplicates: log.duplicates,
         lost: 0,
-        note: `${moves} moves of 300 slots; ${typedErrors} typed store errors, ${claimsLost} claims lost`,
+        note: `${moves} moves of 300 slots; ${workload.storeErrors} typed store errors, ${workload.claimsLost} claims lost`,
       });
       expect(moves).toBeGreaterThan(0);
-      expect(log.duplicates).toBeLessThanOrEqual(claimsLost);
+      expect(log.duplicates).toBeLessThanOrEqual(workload.claimsLost);
       expect(keys.every((key) => acknowledged.has(key.value))).toBe(true);
     },
     scenarioTimeoutMs(),

@@ -1,5 +1,9 @@
 // Every fault scenario reports the same figures; soak runs collect them into a table.
 import { appendFileSync } from "node:fs";
+import type { IdempotencyKey } from "../../src/core/idempotency-key.ts";
+import { ClaimLostError } from "../../src/errors/claim-lost-error.ts";
+import { StoreError } from "../../src/errors/store-error.ts";
+import type { Idempotency } from "../../src/execution/idempotency.ts";
 
 export interface ScenarioReport {
   readonly scenario: string;
@@ -49,5 +53,49 @@ export class ExecutionLog {
     let duplicates = 0;
     for (const count of this.#counts.values()) duplicates += Math.max(0, count - 1);
     return duplicates;
+  }
+}
+
+/**
+ * A scenario's calls to `execute`: the side effect records itself in `log`, every answered
+ * response is kept per key, and a later answer that differs counts as `changed`. Store errors
+ * and lost claims are counted, anything else is thrown.
+ */
+export class ScenarioWorkload {
+  readonly log: ExecutionLog = new ExecutionLog();
+  readonly acknowledged: Map<string, string> = new Map();
+  operations = 0;
+  changed = 0;
+  storeErrors = 0;
+  claimsLost = 0;
+  readonly #operation: string;
+
+  constructor(operation: string) {
+    this.#operation = operation;
+  }
+
+  async attempt(idempotency: Idempotency, key: IdempotencyKey, waitMs: number): Promise<void> {
+    this.operations++;
+    try {
+      const outcome = await idempotency.execute(
+        key,
+        { operation: this.#operation },
+        () => {
+          this.log.record(key.value);
+          return `run ${this.log.count(key.value)} of ${key.value}`;
+        },
+        { waitMs },
+      );
+      if (outcome.kind === "executed" || outcome.kind === "replayed") {
+        const body = outcome.response.text();
+        const earlier = this.acknowledged.get(key.value);
+        if (earlier !== undefined && earlier !== body) this.changed++;
+        this.acknowledged.set(key.value, body);
+      }
+    } catch (error) {
+      if (error instanceof ClaimLostError) this.claimsLost++;
+      else if (error instanceof StoreError) this.storeErrors++;
+      else throw error;
+    }
   }
 }

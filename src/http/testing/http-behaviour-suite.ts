@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { IdempotencyStore } from "../../core/idempotency-store.ts";
 import { StoreError } from "../../errors/store-error.ts";
 import { MemoryStore } from "../../stores/memory/memory-store.ts";
+import type { StartedServer } from "../../../test/servers/listen.ts";
 import type { HttpIdempotencyOptions } from "../http-idempotency.ts";
 
 /** A response of a neutral route. */
@@ -20,12 +21,6 @@ export interface SuiteRoutes {
   handle(method: string, path: string, body: Uint8Array): Promise<RouteResponse>;
   /** How many times the handler of `path` ran. */
   runs(path: string): number;
-}
-
-/** A started adapter. */
-export interface StartedServer {
-  readonly url: string;
-  close(): Promise<void>;
 }
 
 export interface HttpBehaviourSuiteOptions {

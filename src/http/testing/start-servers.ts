@@ -1,6 +1,4 @@
 // Starts each adapter with the suite's neutral routes on a free loopback port.
-import type { AddressInfo } from "node:net";
-import { serve } from "@hono/node-server";
 import express from "express";
 import Fastify from "fastify";
 import { Hono } from "hono";
@@ -9,7 +7,12 @@ import { idempotency as fastifyIdempotency } from "../fastify/fastify-idempotenc
 import { withIdempotency } from "../fetch/with-idempotency.ts";
 import { idempotency as honoIdempotency } from "../hono/hono-idempotency.ts";
 import type { HttpIdempotencyOptions } from "../http-idempotency.ts";
-import type { StartedServer, SuiteRoutes } from "./http-behaviour-suite.ts";
+import {
+  listenRequestListener,
+  serveFetch,
+  type StartedServer,
+} from "../../../test/servers/listen.ts";
+import type { SuiteRoutes } from "./http-behaviour-suite.ts";
 
 async function fetchRoute(
   routes: SuiteRoutes,
@@ -24,22 +27,6 @@ async function fetchRoute(
   );
   const payload = typeof result.body === "string" ? result.body : Buffer.from(result.body);
   return new Response(payload, { status: result.status, headers: result.headers });
-}
-
-function serveFetch(fetchHandler: (request: Request) => Promise<Response>): Promise<StartedServer> {
-  return new Promise((resolve) => {
-    const server = serve({ fetch: fetchHandler, port: 0, hostname: "127.0.0.1" }, (info) => {
-      resolve({
-        url: `http://127.0.0.1:${info.port}`,
-        close: () =>
-          new Promise((done) => {
-            server.close(() => {
-              done();
-            });
-          }),
-      });
-    });
-  });
 }
 
 export function startFetch(
@@ -83,21 +70,7 @@ export function startExpress(
     for (const [name, value] of Object.entries(result.headers)) response.setHeader(name, value);
     response.end(typeof result.body === "string" ? result.body : Buffer.from(result.body));
   });
-  return new Promise((resolve) => {
-    const server = app.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as AddressInfo;
-      resolve({
-        url: `http://127.0.0.1:${port}`,
-        close: () =>
-          new Promise((done) => {
-            server.closeAllConnections();
-            server.close(() => {
-              done();
-            });
-          }),
-      });
-    });
-  });
+  return listenRequestListener(app);
 }
 
 export async function startFastify(

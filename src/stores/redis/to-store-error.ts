@@ -31,8 +31,10 @@ const patterns: readonly [RegExp, StoreErrorKind, "sent" | "unsent" | "unknown"]
 
 function messageOf(error: unknown): string {
   if (error instanceof Error) {
-    const name = error.name === "Error" ? "" : `${error.name} `;
-    return `${name === "ReplyError " ? "" : name}${error.message}`;
+    // Client error classes (ClientClosedError, ...) carry the kind in their name; server replies
+    // carry it at the start of the message.
+    const generic = error.name === "Error" || error.name === "ReplyError";
+    return generic ? error.message : `${error.name} ${error.message}`;
   }
   return String(error);
 }
