@@ -1,22 +1,40 @@
 // POST /orders with idempotency on Express. Run: PORT=3000 npx tsx examples/express.ts
 import type { AddressInfo } from "node:net";
 import { pathToFileURL } from "node:url";
-import express, { type Express } from "express";
+import express, { type ErrorRequestHandler, type Express, type RequestHandler } from "express";
 import type { IdempotencyStore } from "../src/index.ts";
 import { idempotency } from "../src/http/express/index.ts";
-import { callerOf, orderService, storeFromEnvironment } from "./order-service.ts";
+import { orderService, problems, problemType, storeFromEnvironment } from "./order-service.ts";
+
+// Every order request needs an API key: it is who the caller is, and so the scope of its keys.
+const requireApiKey: RequestHandler = (request, response, next) => {
+  if (request.header("x-api-key") !== undefined) next();
+  else response.status(401).type(problemType).json(problems.unauthorized);
+};
+
+// Problems instead of Express's HTML error page with a stack trace.
+const answerErrors: ErrorRequestHandler = (error: { type?: string }, _request, response, next) => {
+  if (response.headersSent) {
+    next(error);
+    return;
+  }
+  const body = error.type === "entity.parse.failed" ? problems.malformedJson : problems.internal;
+  response.status(body.status).type(problemType).json(body);
+};
 
 export function createExpressApp(store: IdempotencyStore): Express {
   const orders = orderService();
   const app = express();
+  app.use("/orders", requireApiKey);
   app.use(express.json());
-  app.use(idempotency({ store, scope: (request) => callerOf((name) => request.header(name)) }));
+  app.use(idempotency({ store, scope: (request) => request.header("x-api-key") }));
   app.post("/orders", async (request, response) => {
     response.status(201).json(await orders.create(request.body));
   });
   app.get("/stats", (_request, response) => {
     response.json({ orderHandlerRuns: orders.runs() });
   });
+  app.use(answerErrors);
   return app;
 }
 

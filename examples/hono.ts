@@ -5,17 +5,29 @@ import { serve } from "@hono/node-server";
 import { Hono } from "hono";
 import type { IdempotencyStore } from "../src/index.ts";
 import { idempotency } from "../src/http/hono/index.ts";
-import { callerOf, orderService, storeFromEnvironment } from "./order-service.ts";
+import { orderService, problems, problemType, storeFromEnvironment } from "./order-service.ts";
+
+const answer = (body: { status: number }) =>
+  new Response(JSON.stringify(body), {
+    status: body.status,
+    headers: { "content-type": problemType },
+  });
 
 export function createHonoApp(store: IdempotencyStore): Hono {
   const orders = orderService();
   const app = new Hono();
-  app.use(
-    "/orders",
-    idempotency({ store, scope: (request) => callerOf((name) => request.header(name)) }),
-  );
+  // Every order request needs an API key: it is who the caller is, and so the scope of its keys.
+  app.use("/orders", async (c, next) => {
+    if (c.req.header("x-api-key") !== undefined) return next();
+    return answer(problems.unauthorized);
+  });
+  app.use("/orders", idempotency({ store, scope: (c) => c.req.header("x-api-key") }));
   app.post("/orders", async (c) => c.json(await orders.create(await c.req.json()), 201));
   app.get("/stats", (c) => c.json({ orderHandlerRuns: orders.runs() }));
+  // Problems instead of a bare 500; c.req.json() throws a SyntaxError on a malformed body.
+  app.onError((error) =>
+    answer(error instanceof SyntaxError ? problems.malformedJson : problems.internal),
+  );
   return app;
 }
 

@@ -31,6 +31,25 @@ export async function storeFromEnvironment(): Promise<IdempotencyStore> {
   return new ValkeyStore({ client: new Redis(url), prefix: "orders-example" });
 }
 
-/** Who the caller is: their API key, so callers never see each other's responses. */
-export const callerOf = (header: (name: string) => string | undefined): string =>
-  header("x-api-key") ?? "public";
+/**
+ * An RFC 9457 problem body, as the examples answer their own errors: no stack traces, no
+ * internals, the same shape as the idempotency layer's problems.
+ */
+export interface Problem {
+  readonly status: number;
+  readonly type: string;
+  readonly title: string;
+}
+
+export function problem(status: number, title: string): Problem {
+  return { status, type: "about:blank", title };
+}
+
+/** The examples' own answers: a missing API key, a body that is not JSON, anything else. */
+export const problems: Readonly<Record<"unauthorized" | "malformedJson" | "internal", Problem>> = {
+  unauthorized: problem(401, "Send your API key in the X-Api-Key header"),
+  malformedJson: problem(400, "The request body is not valid JSON"),
+  internal: problem(500, "Internal server error"),
+};
+
+export const problemType = "application/problem+json";

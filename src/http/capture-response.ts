@@ -1,15 +1,23 @@
-import type { IdempotentHttpResponse } from "./http-idempotency.ts";
+import type { CachedResponseParts } from "../core/cached-response.ts";
+import { concat } from "./read-web-body.ts";
 
 /** A fetch Response to send, and its captured copy when it fit the limit. */
 export interface CapturedResponse {
   readonly response: Response;
-  readonly captured: IdempotentHttpResponse | undefined;
+  readonly captured: CachedResponseParts | undefined;
 }
 
 /**
  * Reads a fetch `Response` body up to `limit` bytes. Within the limit the body is captured and
  * a fresh Response is returned; past it, the Response streams what was read and the rest, and
  * nothing is captured (the response is served, not cached).
+ *
+ * @example
+ * ```ts
+ * const { response, captured } = await captureResponse(await handler(request), 1024 * 1024);
+ * if (captured !== undefined) await exchange.complete(captured);
+ * return response;
+ * ```
  */
 export async function captureResponse(
   response: Response,
@@ -49,15 +57,10 @@ export async function captureResponse(
       };
     }
   }
-  const body = new Uint8Array(size);
-  let offset = 0;
-  for (const chunk of chunks) {
-    body.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
+  const body = concat(chunks, size);
   const nullBody = response.status === 204 || response.status === 205 || response.status === 304;
   return {
-    response: new Response(nullBody ? null : body, {
+    response: new Response(nullBody ? null : (body as Uint8Array<ArrayBuffer>), {
       status: response.status,
       headers: response.headers,
     }),

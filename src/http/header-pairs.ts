@@ -1,6 +1,14 @@
 import type { HeaderPairs } from "../core/cached-response.ts";
 
-/** Node-style outgoing headers (`response.getHeaders()`) as ordered pairs. */
+/**
+ * Node-style outgoing headers (`response.getHeaders()`) as ordered pairs.
+ *
+ * @example
+ * ```ts
+ * headerPairsOf({ "content-type": "text/plain", vary: ["a", "b"] });
+ * // [["content-type", "text/plain"], ["vary", "a"], ["vary", "b"]]
+ * ```
+ */
 export function headerPairsOf(
   headers: Readonly<Record<string, number | string | readonly string[] | undefined>>,
 ): HeaderPairs {
@@ -11,4 +19,24 @@ export function headerPairsOf(
     else pairs.push([name, String(value)]);
   }
   return pairs;
+}
+
+/**
+ * Header pairs grouped by lower-case name, for frameworks that set a header once with all its
+ * values: so a replayed header replaces what a middleware set earlier instead of repeating it.
+ *
+ * @example
+ * ```ts
+ * for (const [name, values] of groupHeaders(pairs)) response.setHeader(name, values);
+ * ```
+ */
+export function groupHeaders(pairs: HeaderPairs): Map<string, string[]> {
+  const grouped = new Map<string, string[]>();
+  for (const [name, value] of pairs) {
+    const lower = name.toLowerCase();
+    const values = grouped.get(lower);
+    if (values === undefined) grouped.set(lower, [value]);
+    else values.push(value);
+  }
+  return grouped;
 }

@@ -1,14 +1,22 @@
 export { captureResponse, type CapturedResponse } from "./capture-response.ts";
 export { withIdempotency, type FetchHandler } from "./fetch/with-idempotency.ts";
+export { HttpExchange, type ExchangePolicy } from "./http-exchange.ts";
 export {
-  defaultExcludedHeaders,
-  HttpExchange,
   HttpIdempotency,
   replayedHeader,
   type HttpDecision,
-  type HttpIdempotencyOptions,
-  type IdempotentHttpRequest,
-  type IdempotentHttpResponse,
+  type HttpRequestView,
 } from "./http-idempotency.ts";
+export {
+  defaultExcludedHeaders,
+  resolveHttpPolicy,
+  type HttpIdempotencyOptions,
+  type HttpPolicy,
+  type ScopeFunction,
+} from "./http-options.ts";
 export { parseIdempotencyKeyHeader } from "./parse-idempotency-key.ts";
 export { problemResponse, problems, problemType, type ProblemName } from "./problem.ts";
+export { readNodeBody } from "./read-node-body.ts";
+export { readWebBody } from "./read-web-body.ts";
+export { attachClaim, idempotencyOf, type RequestClaim } from "./request-claim.ts";
+export { clientKeyProblem, scopedKey } from "./scoped-key.ts";

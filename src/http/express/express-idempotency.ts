@@ -1,55 +1,131 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { headerPairsOf } from "../header-pairs.ts";
-import {
-  HttpIdempotency,
-  type HttpIdempotencyOptions,
-  type IdempotentHttpRequest,
-} from "../http-idempotency.ts";
+import type { CachedResponse } from "../../core/cached-response.ts";
+import { groupHeaders, headerPairsOf } from "../header-pairs.ts";
+import type { HttpExchange } from "../http-exchange.ts";
+import { HttpIdempotency, type HttpRequestView } from "../http-idempotency.ts";
+import type { HttpIdempotencyOptions } from "../http-options.ts";
+import { readNodeBody } from "../read-node-body.ts";
+import { attachClaim } from "../request-claim.ts";
 
-/** The part of an Express request the middleware uses. */
+/** The part of an Express 4/5 request the middleware uses. */
 export interface ExpressRequestLike extends IncomingMessage {
   body?: unknown;
   originalUrl?: string;
+  /** A request header by name. */
+  header(name: string): string | undefined;
 }
 
-/** An Express-style middleware. */
-export type ExpressMiddleware = (
-  request: ExpressRequestLike,
+/**
+ * An Express-style middleware.
+ *
+ * @example
+ * ```ts
+ * const middleware: ExpressMiddleware = idempotency({ store, scope: "global" });
+ * app.use(middleware);
+ * ```
+ */
+export type ExpressMiddleware<TRequest extends ExpressRequestLike = ExpressRequestLike> = (
+  request: TRequest,
   response: ServerResponse,
   next: (error?: unknown) => void,
 ) => void;
 
-/** The body as bytes or text: raw if a parser left it so, serialized again if parsed. */
-async function bodyOf(request: ExpressRequestLike, limit: number): Promise<Uint8Array | string> {
-  const { body } = request;
+/**
+ * Options of the Express middleware; `scope` gets Express's own `req` (with `req.user` and
+ * whatever your authentication put there).
+ *
+ * @example
+ * ```ts
+ * const options: ExpressIdempotencyOptions = { store, scope: (request) => request.header("x-api-key") };
+ * ```
+ */
+export type ExpressIdempotencyOptions<TRequest extends ExpressRequestLike = ExpressRequestLike> =
+  HttpIdempotencyOptions<[request: TRequest]>;
+
+/** A parsed body as bytes or text: raw if the parser left it so, serialized again if not. */
+function parsedBody(body: unknown): Uint8Array | string {
   if (body instanceof Uint8Array || typeof body === "string") return body;
-  if (body !== undefined && body !== null) return JSON.stringify(body);
-  if (request.readableEnded || request.headers["content-length"] === "0") return "";
-  if (
-    request.headers["content-length"] === undefined &&
-    request.headers["transfer-encoding"] === undefined
-  ) {
-    return "";
+  return body === undefined || body === null ? "" : JSON.stringify(body);
+}
+
+function view(request: ExpressRequestLike): HttpRequestView {
+  return {
+    method: request.method ?? "GET",
+    path: request.originalUrl ?? request.url ?? "/",
+    header: (name) => {
+      const value = request.headers[name];
+      return Array.isArray(value) ? value.join(", ") : value;
+    },
+    readBody: async (limit) => {
+      // A body parser mounted earlier consumed the stream: fingerprint what it parsed.
+      if (request.readableEnded) return parsedBody(request.body);
+      const { "content-length": length, "transfer-encoding": encoding } = request.headers;
+      if (length === "0" || (length === undefined && encoding === undefined)) return "";
+      // Nothing read it yet: read the raw bytes and put them back for a parser mounted later.
+      return (await readNodeBody(request, limit))?.bytes;
+    },
+  };
+}
+
+function send(response: ServerResponse, cached: CachedResponse): void {
+  response.statusCode = cached.status;
+  // Set, not append: a header a middleware set earlier (CORS, say) is not repeated.
+  for (const [name, values] of groupHeaders(cached.headers)) {
+    response.setHeader(name, values.length === 1 ? (values[0] as string) : values);
   }
-  // No body parser ran: read the raw body and leave it on request.body as a Buffer.
+  const { body } = cached;
+  response.end(Buffer.from(body.buffer, body.byteOffset, body.byteLength));
+}
+
+/**
+ * Captures what the handler writes, and stores the completion before the response's last
+ * byte leaves, so a client that got the response can count on its retry being a replay.
+ */
+function completeOnEnd(response: ServerResponse, exchange: HttpExchange, limit: number): void {
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const chunk of request) {
-    const buffer = chunk as Buffer;
+  const capture = (chunk: unknown, encoding: unknown) => {
+    if (chunk === undefined || chunk === null || typeof chunk === "function") return;
+    if (size > limit) return;
+    const buffer =
+      typeof chunk === "string"
+        ? Buffer.from(chunk, typeof encoding === "string" ? (encoding as BufferEncoding) : "utf8")
+        : Buffer.from(chunk as Uint8Array);
     size += buffer.byteLength;
     chunks.push(buffer);
-    if (size > limit) break;
-  }
-  const raw = Buffer.concat(chunks);
-  request.body = raw;
-  return raw;
+  };
+  const write = response.write.bind(response) as (...args: unknown[]) => boolean;
+  const end = response.end.bind(response) as (...args: unknown[]) => ServerResponse;
+  response.write = ((...args: unknown[]) => {
+    capture(args[0], args[1]);
+    return write(...args);
+  }) as typeof response.write;
+  response.end = ((...args: unknown[]) => {
+    capture(args[0], args[1]);
+    const captured =
+      size > limit
+        ? undefined
+        : {
+            status: response.statusCode,
+            headers: headerPairsOf(response.getHeaders()),
+            body: Buffer.concat(chunks, size),
+          };
+    // The handler's outcome settles the claim, even when its client is gone.
+    void exchange.complete(captured).finally(() => end(...args));
+    return response;
+  }) as typeof response.end;
 }
 
 /**
  * Express 4/5 middleware: the first request with a key runs the route, retries get the cached
- * response with `Idempotent-Replayed: true`, conflicts get RFC 9457 problems. Mount it after
- * your body parser (the fingerprint covers the parsed body); without one it reads the raw body
- * into `request.body` as a Buffer.
+ * response with `Idempotent-Replayed: true`, conflicts get RFC 9457 problems. Mount it before
+ * or after your body parser: mounted after, it fingerprints the parsed body; mounted before,
+ * the raw bytes, and it leaves them for the parser. The route's claim, with an `AbortSignal`
+ * for long work, is `idempotencyOf(request)`.
+ *
+ * A client that disconnects does not release the key: the handler's response is still stored
+ * when it ends. A handler that fails (an error reaching Express's error handler, a 5xx)
+ * releases it.
  *
  * @example
  * ```ts
@@ -62,75 +138,28 @@ async function bodyOf(request: ExpressRequestLike, limit: number): Promise<Uint8
  * app.post("/orders", (request, response) => response.status(201).json(createOrder(request.body)));
  * ```
  */
-export function idempotency(options: HttpIdempotencyOptions): ExpressMiddleware {
+export function idempotency<TRequest extends ExpressRequestLike = ExpressRequestLike>(
+  options: ExpressIdempotencyOptions<TRequest>,
+): ExpressMiddleware<TRequest> {
   const http = new HttpIdempotency(options);
-  return (request, response, next) => {
+  return function idempotencyMiddleware(request, response, next) {
     if (!http.applies(request.method ?? "GET")) {
       next();
       return;
     }
-    void (async () => {
-      const view: IdempotentHttpRequest = {
-        method: request.method ?? "GET",
-        path: request.originalUrl ?? request.url ?? "/",
-        header: (name) => {
-          const value = request.headers[name];
-          return Array.isArray(value) ? value.join(", ") : value;
-        },
-        body: await bodyOf(request, http.maxRequestBytes),
-      };
-      const decision = await http.begin(view);
-      if (decision.kind === "pass") {
-        next();
-        return;
+    http.begin(view(request), request).then((decision) => {
+      switch (decision.kind) {
+        case "pass":
+          next();
+          return;
+        case "respond":
+          send(response, decision.response);
+          return;
+        case "run":
+          attachClaim(request, decision.exchange);
+          completeOnEnd(response, decision.exchange, http.policy.maxResponseBytes);
+          next();
       }
-      if (decision.kind === "respond") {
-        const { status, headers, body } = decision.response;
-        response.statusCode = status;
-        for (const [name, value] of headers) response.appendHeader(name, value);
-        response.end(Buffer.from(body.buffer, body.byteOffset, body.byteLength));
-        return;
-      }
-      const { exchange } = decision;
-      const chunks: Buffer[] = [];
-      let size = 0;
-      const capture = (chunk: unknown, encoding?: unknown) => {
-        if (chunk === undefined || chunk === null || typeof chunk === "function") return;
-        if (size > http.maxResponseBytes) return;
-        const buffer =
-          typeof chunk === "string"
-            ? Buffer.from(
-                chunk,
-                typeof encoding === "string" ? (encoding as BufferEncoding) : "utf8",
-              )
-            : Buffer.from(chunk as Uint8Array);
-        size += buffer.byteLength;
-        chunks.push(buffer);
-      };
-      const write = response.write.bind(response) as (...args: unknown[]) => boolean;
-      const end = response.end.bind(response) as (...args: unknown[]) => ServerResponse;
-      response.write = ((...args: unknown[]) => {
-        capture(args[0], args[1]);
-        return write(...args);
-      }) as typeof response.write;
-      response.end = ((...args: unknown[]) => {
-        capture(args[0], args[1]);
-        // Store the completion before the response leaves, so an immediate retry replays it.
-        const captured =
-          size > http.maxResponseBytes
-            ? undefined
-            : {
-                status: response.statusCode,
-                headers: headerPairsOf(response.getHeaders()),
-                body: Buffer.concat(chunks),
-              };
-        void exchange.finish(captured).finally(() => end(...args));
-        return response;
-      }) as typeof response.end;
-      response.once("close", () => {
-        if (!response.writableFinished) void exchange.abandon();
-      });
-      next();
-    })().catch(next);
+    }, next);
   };
 }

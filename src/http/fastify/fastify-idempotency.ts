@@ -1,68 +1,125 @@
-import type { FastifyPluginAsync, FastifyRequest } from "fastify";
-import { headerPairsOf } from "../header-pairs.ts";
-import {
-  HttpIdempotency,
-  type HttpExchange,
-  type HttpIdempotencyOptions,
-} from "../http-idempotency.ts";
+import { Readable } from "node:stream";
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
+import type { CachedResponseParts } from "../../core/cached-response.ts";
+import { groupHeaders, headerPairsOf } from "../header-pairs.ts";
+import type { HttpExchange } from "../http-exchange.ts";
+import { HttpIdempotency, type HttpRequestView } from "../http-idempotency.ts";
+import type { HttpIdempotencyOptions } from "../http-options.ts";
+import { problemResponse } from "../problem.ts";
+import { readNodeBody } from "../read-node-body.ts";
+import { captureNodeStream } from "../read-node-stream.ts";
+import { attachClaim } from "../request-claim.ts";
 
+/**
+ * Options of the Fastify plugin; `scope` gets Fastify's own `request` (with `request.user`
+ * and whatever your authentication put there).
+ *
+ * @example
+ * ```ts
+ * const options: FastifyIdempotencyOptions = { store, scope: (request) => request.user?.id };
+ * ```
+ */
+export type FastifyIdempotencyOptions = HttpIdempotencyOptions<[request: FastifyRequest]>;
+
+/** The raw body of a guarded request, read before parsing. */
+const rawBodies = new WeakMap<FastifyRequest, Buffer>();
 const exchanges = new WeakMap<FastifyRequest, HttpExchange>();
 
-function bodyOf(body: unknown): Uint8Array | string {
-  if (body instanceof Uint8Array || typeof body === "string") return body;
-  return body === undefined || body === null ? "" : JSON.stringify(body);
+function view(request: FastifyRequest): HttpRequestView {
+  return {
+    method: request.method,
+    path: request.url,
+    header: (name) => {
+      const value = request.headers[name];
+      return Array.isArray(value) ? value.join(", ") : value;
+    },
+    readBody: async () => {
+      const raw = rawBodies.get(request);
+      if (raw !== undefined) return raw;
+      const { body } = request;
+      if (body instanceof Uint8Array || typeof body === "string") return body;
+      return body === undefined || body === null ? "" : JSON.stringify(body);
+    },
+  };
 }
 
-const plugin: FastifyPluginAsync<HttpIdempotencyOptions> = async (fastify, options) => {
-  const http = new HttpIdempotency(options);
+async function send(reply: FastifyReply, response: CachedResponseParts): Promise<FastifyReply> {
+  void reply.code(response.status);
+  // Set, not append: a header a hook set earlier (CORS, say) is not repeated.
+  for (const [name, values] of groupHeaders(response.headers)) {
+    void reply.header(name, values.length === 1 ? values[0] : values);
+  }
+  const { body } = response;
+  return reply.send(Buffer.from(body.buffer, body.byteOffset, body.byteLength));
+}
 
-  fastify.addHook("preHandler", async (request, reply) => {
-    if (!http.applies(request.method)) return;
-    const decision = await http.begin({
-      method: request.method,
-      path: request.url,
-      header: (name) => {
-        const value = request.headers[name];
-        return Array.isArray(value) ? value.join(", ") : value;
-      },
-      body: bodyOf(request.body),
-    });
-    if (decision.kind === "pass") return;
-    if (decision.kind === "respond") {
-      const { status, headers, body } = decision.response;
-      reply.code(status);
-      for (const [name, value] of headers) void reply.header(name, value);
-      await reply.send(Buffer.from(body.buffer, body.byteOffset, body.byteLength));
-      return;
+const plugin: FastifyPluginAsync<FastifyIdempotencyOptions> = async (fastify, options) => {
+  const http = new HttpIdempotency(options);
+  const { headerName, maxRequestBytes, maxResponseBytes } = http.policy;
+
+  // Reads the raw body of a guarded request before Fastify parses it, at most maxRequestBytes
+  // of it, so an oversized body is refused unread and the fingerprint covers the exact bytes.
+  fastify.addHook("preParsing", async (request, reply, payload) => {
+    if (!http.applies(request.method) || request.headers[headerName] === undefined) return payload;
+    const read = await readNodeBody(payload, maxRequestBytes);
+    if (read === undefined) {
+      await send(
+        reply,
+        problemResponse("request-too-large", `the body exceeds ${maxRequestBytes} bytes`),
+      );
+      return payload;
     }
-    exchanges.set(request, decision.exchange);
+    rawBodies.set(request, read.bytes);
+    if (read.restored) return payload;
+    const replay = Readable.from([read.bytes]) as Readable & { receivedEncodedLength?: number };
+    replay.receivedEncodedLength = read.bytes.byteLength;
+    return replay;
+  });
+
+  // The claim is taken right before the handler, after every hook (authentication included),
+  // so `scope` sees what they put on the request.
+  fastify.addHook("onRoute", (route) => {
+    const handler = route.handler;
+    route.handler = async function guarded(this: unknown, request, reply) {
+      if (!http.applies(request.method)) return handler.call(this as never, request, reply);
+      const decision = await http.begin(view(request), request);
+      if (decision.kind === "respond") return send(reply, decision.response);
+      if (decision.kind === "run") {
+        exchanges.set(request, decision.exchange);
+        attachClaim(request, decision.exchange);
+      }
+      const result: unknown = await handler.call(this as never, request, reply);
+      // A handler that sends through `reply` and returns nothing: Fastify waits for the send.
+      return result === undefined ? reply : result;
+    };
   });
 
   fastify.addHook("onSend", async (request, reply, payload) => {
     const exchange = exchanges.get(request);
     if (exchange === undefined) return payload;
     exchanges.delete(request);
-    // Streams are served as they are, not cached: the claim is released.
+    const captured = (body: Uint8Array) => ({
+      status: reply.statusCode,
+      headers: headerPairsOf(reply.getHeaders()),
+      body,
+    });
+    if (payload instanceof Readable) {
+      const read = await captureNodeStream(payload, maxResponseBytes);
+      if (read.kind === "too-large") {
+        await exchange.release();
+        return read.stream;
+      }
+      await exchange.complete(captured(read.body));
+      return read.body;
+    }
     const body =
       typeof payload === "string"
         ? Buffer.from(payload)
         : payload instanceof Uint8Array
           ? payload
-          : payload === null || payload === undefined
-            ? new Uint8Array(0)
-            : undefined;
-    await exchange.finish(
-      body === undefined
-        ? undefined
-        : { status: reply.statusCode, headers: headerPairsOf(reply.getHeaders()), body },
-    );
+          : new Uint8Array(0);
+    await exchange.complete(captured(body));
     return payload;
-  });
-
-  fastify.addHook("onRequestAbort", async (request) => {
-    const exchange = exchanges.get(request);
-    exchanges.delete(request);
-    await exchange?.abandon();
   });
 };
 
@@ -74,8 +131,11 @@ Object.assign(plugin, {
 
 /**
  * Fastify 5 plugin: the first request with a key runs the route, retries get the cached
- * response with `Idempotent-Replayed: true`, conflicts get RFC 9457 problems. Register it in
- * the scope of the routes it guards.
+ * response with `Idempotent-Replayed: true`, conflicts get RFC 9457 problems. Register it
+ * before the routes it guards. The body of a guarded request is read (at most
+ * `maxRequestBytes`) before parsing and fingerprinted as raw bytes; streamed responses are
+ * buffered up to `maxResponseBytes` and cached like any other. The route's claim, with an
+ * `AbortSignal` for long work, is `idempotencyOf(request)`.
  *
  * @example
  * ```ts
@@ -83,8 +143,8 @@ Object.assign(plugin, {
  * import { idempotency } from "idempotent/fastify";
  *
  * const app = Fastify();
- * await app.register(idempotency, { store, scope: (request) => request.header("x-api-key") });
+ * await app.register(idempotency, { store, scope: (request) => request.headers["x-api-key"] as string | undefined });
  * app.post("/orders", async (request, reply) => reply.code(201).send(createOrder(request.body)));
  * ```
  */
-export const idempotency: FastifyPluginAsync<HttpIdempotencyOptions> = plugin;
+export const idempotency: FastifyPluginAsync<FastifyIdempotencyOptions> = plugin;

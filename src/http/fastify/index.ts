@@ -1,1 +1,2 @@
-export { idempotency } from "./fastify-idempotency.ts";
+export { idempotency, type FastifyIdempotencyOptions } from "./fastify-idempotency.ts";
+export { idempotencyOf, type RequestClaim } from "../request-claim.ts";

@@ -1,10 +1,38 @@
-import type { MiddlewareHandler } from "hono";
+import type { Context, Env, MiddlewareHandler } from "hono";
 import { captureResponse } from "../capture-response.ts";
-import { HttpIdempotency, type HttpIdempotencyOptions } from "../http-idempotency.ts";
+import { HttpIdempotency, type HttpRequestView } from "../http-idempotency.ts";
+import type { HttpIdempotencyOptions } from "../http-options.ts";
+import { readWebBody } from "../read-web-body.ts";
+import { attachClaim } from "../request-claim.ts";
+
+/**
+ * Options of the Hono middleware; `scope` gets Hono's `Context` (so `c.get("user")` and
+ * whatever your authentication set).
+ *
+ * @example
+ * ```ts
+ * const options: HonoIdempotencyOptions = { store, scope: (c) => c.req.header("x-api-key") };
+ * ```
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- Hono's own default Env
+export type HonoIdempotencyOptions<E extends Env = any> = HttpIdempotencyOptions<[c: Context<E>]>;
+
+function view(c: Context): HttpRequestView {
+  const url = new URL(c.req.url);
+  return {
+    method: c.req.method,
+    path: url.pathname + url.search,
+    header: (name) => c.req.header(name),
+    // A clone, so the route still reads the body as sent.
+    readBody: (limit) => readWebBody(c.req.raw.clone().body, limit),
+  };
+}
 
 /**
  * Hono 4 middleware: the first request with a key runs the route, retries get the cached
- * response with `Idempotent-Replayed: true`, conflicts get RFC 9457 problems.
+ * response with `Idempotent-Replayed: true`, conflicts get RFC 9457 problems. Only requests it
+ * guards have their body read, at most `maxRequestBytes` of it. The route's claim, with an
+ * `AbortSignal` for long work, is `idempotencyOf(c)`.
  *
  * @example
  * ```ts
@@ -12,44 +40,46 @@ import { HttpIdempotency, type HttpIdempotencyOptions } from "../http-idempotenc
  * import { idempotency } from "idempotent/hono";
  *
  * const app = new Hono();
- * app.use("/orders/*", idempotency({ store, scope: (request) => request.header("x-api-key") }));
+ * app.use("/orders/*", idempotency({ store, scope: (c) => c.req.header("x-api-key") }));
  * app.post("/orders", async (c) => c.json(await createOrder(await c.req.json()), 201));
  * ```
  */
-export function idempotency(options: HttpIdempotencyOptions): MiddlewareHandler {
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- Hono's own default Env
+export function idempotency<E extends Env = any>(
+  options: HonoIdempotencyOptions<E>,
+): MiddlewareHandler<E> {
   const http = new HttpIdempotency(options);
-  return async (c, next) => {
+  return async function idempotencyMiddleware(c, next) {
     if (!http.applies(c.req.method)) {
       await next();
       return;
     }
-    const url = new URL(c.req.url);
-    const decision = await http.begin({
-      method: c.req.method,
-      path: url.pathname + url.search,
-      header: (name) => c.req.header(name),
-      // Hono keeps the body, so handlers can still read it.
-      body: new Uint8Array(await c.req.arrayBuffer()),
-    });
+    const decision = await http.begin(view(c), c);
     if (decision.kind === "pass") {
       await next();
       return;
     }
-    if (decision.kind === "respond") return decision.response.toResponse();
+    if (decision.kind === "respond") {
+      // Replaces, rather than merges with, headers a middleware set earlier.
+      c.res = undefined;
+      c.res = decision.response.toResponse();
+      return;
+    }
+    const { exchange } = decision;
+    attachClaim(c, exchange);
     try {
       await next();
     } catch (error) {
-      await decision.exchange.abandon();
+      await exchange.release();
       throw error;
     }
     if (c.error !== undefined) {
-      await decision.exchange.abandon();
+      await exchange.release();
       return;
     }
-    const { response, captured } = await captureResponse(c.res, http.maxResponseBytes);
-    await decision.exchange.finish(captured);
+    const { response, captured } = await captureResponse(c.res, http.policy.maxResponseBytes);
+    await exchange.complete(captured);
     c.res = undefined;
     c.res = response;
-    return;
   };
 }

@@ -1,1 +1,2 @@
-export { idempotency } from "./hono-idempotency.ts";
+export { idempotency, type HonoIdempotencyOptions } from "./hono-idempotency.ts";
+export { idempotencyOf, type RequestClaim } from "../request-claim.ts";

@@ -1,6 +1,6 @@
-import { runHttpBehaviourSuite } from "../testing/http-behaviour-suite.ts";
-import { startExpress } from "../testing/start-servers.ts";
-import { valkeyStoreFixture } from "../../../test/servers/valkey-store-fixture.ts";
+import { runHttpBehaviourSuite } from "./http-behaviour-suite.ts";
+import { startExpress } from "./start-servers.ts";
+import { valkeyStoreFixture } from "../servers/valkey-store-fixture.ts";
 
 runHttpBehaviourSuite({ name: "express on the memory store", start: startExpress });
 

@@ -1,6 +1,6 @@
-import { runHttpBehaviourSuite } from "../testing/http-behaviour-suite.ts";
-import { startHono } from "../testing/start-servers.ts";
-import { valkeyStoreFixture } from "../../../test/servers/valkey-store-fixture.ts";
+import { runHttpBehaviourSuite } from "./http-behaviour-suite.ts";
+import { startHono } from "./start-servers.ts";
+import { valkeyStoreFixture } from "../servers/valkey-store-fixture.ts";
 
 runHttpBehaviourSuite({ name: "hono on the memory store", start: startHono });
 
