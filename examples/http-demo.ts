@@ -38,7 +38,7 @@ await Promise.all([
   ),
 ]);
 await post("4. key order-7 reused with another body (422 mismatch)", '"order-7"', { sku: 99 });
-await post("5. an invalid key (400)", '"not:valid"', { sku: 42 });
+await post("5. an invalid key: an unterminated quoted string (400)", '"order-9', { sku: 42 });
 const stats = (await (await fetch(`${base}/stats`)).json()) as { orderHandlerRuns: number };
 console.log(`\nThe order handler ran ${stats.orderHandlerRuns} times for 6 requests.`);
 server.close();

@@ -35,6 +35,7 @@ describe.each(Object.keys(examples))("examples/%s.ts", (name) => {
             headers: {
               "content-type": "application/json",
               "idempotency-key": `k-${name}-${storeName}`,
+              "x-api-key": "client-1",
             },
             body: '{"sku":42}',
           });
@@ -48,6 +49,29 @@ describe.each(Object.keys(examples))("examples/%s.ts", (name) => {
           orderHandlerRuns: number;
         };
         expect(stats.orderHandlerRuns).toBe(1);
+
+        // Safe to copy: no API key is a 401 problem, malformed JSON a 400 problem, no stack trace.
+        const anonymous = await fetch(`${started.url}/orders`, {
+          method: "POST",
+          headers: { "content-type": "application/json", "idempotency-key": "k-anonymous" },
+          body: '{"sku":42}',
+        });
+        expect(anonymous.status).toBe(401);
+        expect(anonymous.headers.get("content-type")).toContain("application/problem+json");
+        const malformed = await fetch(`${started.url}/orders`, {
+          method: "POST",
+          headers: {
+            "content-type": "application/json",
+            "idempotency-key": "k-malformed",
+            "x-api-key": "client-1",
+          },
+          body: '{"sku":',
+        });
+        expect(malformed.status).toBe(400);
+        expect(malformed.headers.get("content-type")).toContain("application/problem+json");
+        const text = await malformed.text();
+        expect(text).not.toMatch(/at .*\.(ts|js)|node_modules|<html/i);
+        expect(JSON.parse(text)).toMatchObject({ status: 400 });
       } finally {
         await started.close();
       }

@@ -122,6 +122,47 @@ describe("Idempotency.execute", () => {
     expect(attempts).toBe(1);
   });
 
+  it("releases the claim and keeps the side effect's error when cacheFailure throws", async () => {
+    const { idempotency } = setup();
+    const key = IdempotencyKey.random();
+    let attempts = 0;
+    const declined = async (): Promise<string> => {
+      attempts++;
+      throw new Error("card declined");
+    };
+    const callbackBug = new TypeError("cacheFailure bug");
+    const cacheFailure = (): never => {
+      throw callbackBug;
+    };
+    const failed = await idempotency
+      .execute(key, request, declined, { cacheFailure })
+      .catch((error: unknown) => error);
+    expect(failed).toBeInstanceOf(Error);
+    expect((failed as Error).message).toBe("card declined");
+    expect((failed as Error).cause).toBe(callbackBug);
+    // Released, not held until the lease ends: the retry runs at once.
+    await expect(idempotency.execute(key, request, async () => "ok")).resolves.toMatchObject({
+      kind: "executed",
+    });
+    expect(attempts).toBe(1);
+  });
+
+  it("releases the claim when cacheFailure returns what is not a response", async () => {
+    const { idempotency } = setup();
+    const key = IdempotencyKey.random();
+    const failing = async (): Promise<string> => {
+      throw new Error("boom");
+    };
+    // A BigInt has no JSON form: CachedResponse.from refuses it.
+    const cacheFailure = () => ({ amount: 1n as never });
+    await expect(idempotency.execute(key, request, failing, { cacheFailure })).rejects.toThrow(
+      "boom",
+    );
+    await expect(idempotency.execute(key, request, async () => "ok")).resolves.toMatchObject({
+      kind: "executed",
+    });
+  });
+
   it("extends the lease while a slow side effect runs", async () => {
     // Generous margins: timers run late on a loaded machine.
     const { idempotency, store } = setup({ leaseTtlMs: 400 });

@@ -1,3 +1,4 @@
+import { CachedResponse } from "../core/cached-response.ts";
 import { DefaultFingerprintStrategy } from "../core/default-fingerprint-strategy.ts";
 import type { Fingerprint } from "../core/fingerprint.ts";
 import type { FingerprintBody, FingerprintStrategy } from "../core/fingerprint-strategy.ts";
@@ -46,7 +47,8 @@ export interface ExecuteOptions {
   /**
    * Turns a side effect's error into a response to cache, so retries replay the failure
    * instead of running again. Return `undefined` to release the claim (the default for every
-   * error). The error is rethrown either way.
+   * error). The error is rethrown either way; if `cacheFailure` itself throws, the claim is
+   * released and its error becomes the side effect error's `cause`.
    */
   readonly cacheFailure?: (error: unknown) => ResponseInput;
 }
@@ -125,10 +127,7 @@ export class Idempotency {
     try {
       result = await sideEffect({ signal: guard.signal, guard });
     } catch (error) {
-      const failure = options.cacheFailure?.(error);
-      // The side effect's error is what the caller must see; a store error here would hide it.
-      if (failure === undefined) await guard.release().catch(() => undefined);
-      else await guard.complete(failure).catch(() => undefined);
+      await settleFailure(guard, error, options.cacheFailure);
       throw error;
     }
     return { kind: "executed", response: await guard.complete(result) };
@@ -173,6 +172,35 @@ export class Idempotency {
       await sleep(Math.min(pollMs, deadline - now));
       pollMs = Math.min(pollMs * 2, 250);
     }
+  }
+}
+
+/**
+ * Settles the claim of a side effect that threw: completes it with `cacheFailure`'s response,
+ * or releases it. The side effect's error is what the caller must see, so a store failure here
+ * is swallowed, and a `cacheFailure` that throws (or returns what is not a response) releases
+ * the claim and becomes the side effect error's `cause`.
+ */
+async function settleFailure(
+  guard: ClaimGuard,
+  error: unknown,
+  cacheFailure: ExecuteOptions["cacheFailure"],
+): Promise<void> {
+  let failure: CachedResponse | undefined;
+  try {
+    const input = cacheFailure?.(error);
+    if (input !== undefined) failure = CachedResponse.from(input);
+  } catch (callbackError) {
+    attachCause(error, callbackError);
+  }
+  if (failure === undefined) await guard.release().catch(() => undefined);
+  else await guard.complete(failure).catch(() => undefined);
+}
+
+/** Sets `cause` on an error that has none, when it can take one. */
+function attachCause(error: unknown, cause: unknown): void {
+  if (error instanceof Error && error.cause === undefined && Object.isExtensible(error)) {
+    Object.defineProperty(error, "cause", { value: cause, configurable: true, writable: true });
   }
 }
 
