@@ -28,7 +28,18 @@ export async function storeFromEnvironment(): Promise<IdempotencyStore> {
     import("ioredis"),
     import("../src/stores/redis/index.ts"),
   ]);
-  return new ValkeyStore({ client: new Redis(url), prefix: "orders-example" });
+  // As the README recommends: fail fast while disconnected, log client errors.
+  const client = new Redis(url, {
+    lazyConnect: true,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    connectTimeout: 2000,
+  });
+  client.on("error", (error) => {
+    console.warn("valkey:", error.message);
+  });
+  await client.connect();
+  return new ValkeyStore({ client, prefix: "orders-example" });
 }
 
 /**

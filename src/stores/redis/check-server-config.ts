@@ -1,4 +1,5 @@
-import { toStoreError } from "./to-store-error.ts";
+import { validateDeadlineMs, withDeadline } from "./deadline.ts";
+import { deadlineError, toStoreError } from "./to-store-error.ts";
 import {
   toValkeyConnection,
   type ValkeyClient,
@@ -22,7 +23,14 @@ export interface ServerConfigFinding {
   readonly node?: number;
 }
 
+/** Options of {@link checkServerConfig}. */
+export interface CheckServerConfigOptions {
+  /** How long each server may take to answer, in milliseconds; 2000 by default. */
+  readonly timeoutMs?: number;
+}
+
 const settings = ["maxmemory-policy", "appendonly", "appendfsync", "save"] as const;
+const operation = "checkServerConfig";
 
 function toRecord(reply: unknown): Map<string, string> {
   const values = new Map<string, string>();
@@ -41,19 +49,25 @@ function toRecord(reply: unknown): Map<string, string> {
 
 async function checkNode(
   connection: ValkeyConnection,
+  timeoutMs: number,
   node?: number,
 ): Promise<ServerConfigFinding[]> {
   const at = node === undefined ? {} : { node };
   let config: Map<string, string>;
   try {
-    config = toRecord(await connection.command(["CONFIG", "GET", ...settings]));
+    const reply = await withDeadline(
+      timeoutMs,
+      (signal) => connection.command(["CONFIG", "GET", ...settings], signal),
+      () => deadlineError(operation, timeoutMs),
+    );
+    config = toRecord(reply);
   } catch (error) {
     return [
       {
         setting: "CONFIG GET",
         value: "unknown",
         severity: "warning",
-        message: `cannot read the configuration (${toStoreError(error, "checkServerConfig").message}); check it by hand`,
+        message: `cannot read the configuration (${toStoreError(error, operation).message}); check it by hand`,
         ...at,
       },
     ];
@@ -107,7 +121,9 @@ async function checkNode(
 
 /**
  * Reads the server's configuration (each primary's, on a cluster) and reports every setting
- * that weakens the store's guarantees. An empty list means none was found.
+ * that weakens the store's guarantees. An empty list means none was found. A server that does
+ * not answer within `timeoutMs` gets a `warning` finding instead; listing a cluster's primaries
+ * within it fails with a `StoreError`.
  *
  * @example
  * ```ts
@@ -116,10 +132,26 @@ async function checkNode(
  * if (findings.some((finding) => finding.severity === "error")) process.exit(1);
  * ```
  */
-export async function checkServerConfig(client: ValkeyClient): Promise<ServerConfigFinding[]> {
+export async function checkServerConfig(
+  client: ValkeyClient,
+  options: CheckServerConfigOptions = {},
+): Promise<ServerConfigFinding[]> {
+  const timeoutMs = validateDeadlineMs(options.timeoutMs ?? 2000, "timeoutMs");
   const connection = toValkeyConnection(client);
-  if (connection.primaries === undefined) return checkNode(connection);
-  const primaries = await connection.primaries();
-  const findings = await Promise.all(primaries.map((primary, index) => checkNode(primary, index)));
+  if (connection.primaries === undefined) return checkNode(connection, timeoutMs);
+  const nodes = await withDeadline(
+    timeoutMs,
+    async () => {
+      try {
+        return await (connection.primaries?.() ?? []);
+      } catch (error) {
+        throw toStoreError(error, operation);
+      }
+    },
+    () => deadlineError(operation, timeoutMs),
+  );
+  const findings = await Promise.all(
+    nodes.map((primary, index) => checkNode(primary, timeoutMs, index)),
+  );
   return findings.flat();
 }

@@ -8,6 +8,7 @@ export {
   toValkeyConnection,
   type CommandArgument,
   type IoredisLikeClient,
+  type NodeRedisCommandOptions,
   type NodeRedisEvalOptions,
   type NodeRedisLikeClient,
   type ValkeyClient,
@@ -17,6 +18,7 @@ export { recordVersion } from "./scripts.ts";
 export {
   checkServerConfig,
   findingSeverities,
+  type CheckServerConfigOptions,
   type FindingSeverity,
   type ServerConfigFinding,
 } from "./check-server-config.ts";

@@ -4,6 +4,23 @@ import { StoreError, type StoreErrorKind } from "../../errors/store-error.ts";
 /** Operations whose effect is unknown when their reply is lost. */
 const writes = new Set(["tryInsert", "complete", "touch", "remove", "purge"]);
 
+/**
+ * The error of an operation that got no reply within its deadline. A write may still be
+ * applied after it (the command can sit in a socket buffer or a client's queue), so it is
+ * ambiguous; a read is not.
+ *
+ * @example
+ * ```ts
+ * const error = deadlineError("tryInsert", 2000); // kind "timeout", retryable, ambiguous
+ * ```
+ */
+export function deadlineError(operation: string, timeoutMs: number): StoreError {
+  return new StoreError("timeout", operation, `no reply within ${timeoutMs} ms`, {
+    retryable: true,
+    ambiguous: writes.has(operation),
+  });
+}
+
 /** Error texts of ioredis, iovalkey and node-redis, by failure kind. */
 const patterns: readonly [RegExp, StoreErrorKind, "sent" | "unsent" | "unknown"][] = [
   [/\bOOM command not allowed|^OOM /, "out-of-memory", "unsent"],
@@ -17,7 +34,7 @@ const patterns: readonly [RegExp, StoreErrorKind, "sent" | "unsent" | "unknown"]
   [/^(LOADING|MASTERDOWN|BUSY) /, "connection", "unsent"],
   [/timed? ?out|timeout/i, "timeout", "unknown"],
   [
-    /ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|Stream isn't writeable|enableOfflineQueue|client is closed|ClientClosedError|ClientOfflineError/i,
+    /ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|Stream isn't writeable|enableOfflineQueue|client is (closed|offline)|ClientClosedError|ClientOfflineError/i,
     "connection",
     "unsent",
   ],

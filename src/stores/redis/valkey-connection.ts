@@ -4,7 +4,9 @@ export type CommandArgument = string | Buffer;
 /**
  * What the store needs from a Valkey/Redis client, adapted from `ioredis`/`iovalkey` or
  * `redis` (node-redis) by {@link toValkeyConnection}. Implement it to use another client.
- * Replies must keep bulk strings as `Buffer`s (bodies are raw bytes).
+ * Replies must keep bulk strings as `Buffer`s (bodies are raw bytes). Each method may take the
+ * store's deadline `signal`: once it is aborted the store has given up on the reply, so a
+ * command not sent yet had better be dropped (node-redis does; ioredis has no way to).
  *
  * @example
  * ```ts
@@ -20,11 +22,21 @@ export interface ValkeyConnection {
   /** Whether the client spreads keys over a cluster (WAIT is then not routable). */
   readonly cluster: boolean;
   /** EVALSHA; rejects with the server's error, NOSCRIPT included. */
-  evalsha(sha: string, keys: readonly string[], args: readonly CommandArgument[]): Promise<unknown>;
+  evalsha(
+    sha: string,
+    keys: readonly string[],
+    args: readonly CommandArgument[],
+    signal?: AbortSignal,
+  ): Promise<unknown>;
   /** EVAL, which also loads the script into the server's cache. */
-  eval(source: string, keys: readonly string[], args: readonly CommandArgument[]): Promise<unknown>;
+  eval(
+    source: string,
+    keys: readonly string[],
+    args: readonly CommandArgument[],
+    signal?: AbortSignal,
+  ): Promise<unknown>;
   /** Any other command (WAIT, CONFIG GET, ...) on the connection the scripts use. */
-  command(args: readonly string[]): Promise<unknown>;
+  command(args: readonly string[], signal?: AbortSignal): Promise<unknown>;
   /** For a cluster: one connection per primary, to inspect each one's configuration. */
   primaries?(): Promise<readonly ValkeyConnection[]>;
 }
@@ -36,6 +48,9 @@ export interface IoredisLikeClient {
   call(command: string, ...args: string[]): Promise<unknown>;
   /** Present on a Cluster: its nodes by role. */
   nodes?: (role?: "master" | "slave" | "all") => IoredisLikeClient[];
+  /** The EventEmitter methods the store uses to keep `error` events from crashing the process. */
+  on?(event: "error", listener: (error: Error) => void): unknown;
+  listenerCount?(event: "error"): number;
 }
 
 /** Options of node-redis' EVAL/EVALSHA commands. */
@@ -44,9 +59,17 @@ export interface NodeRedisEvalOptions {
   arguments: CommandArgument[];
 }
 
+/** The per-command options of node-redis the store sets. */
+export interface NodeRedisCommandOptions {
+  typeMapping?: Record<number, unknown>;
+  abortSignal?: AbortSignal;
+}
+
 /** The part of a node-redis client or cluster (`redis` / `@redis/client` 5+) the store uses. */
 export interface NodeRedisLikeClient {
   withTypeMapping(mapping: Record<number, unknown>): NodeRedisLikeClient;
+  /** node-redis 5+: lets a deadline drop a command that is still queued. */
+  withCommandOptions?(options: NodeRedisCommandOptions): NodeRedisLikeClient;
   evalSha(sha: string, options: NodeRedisEvalOptions): Promise<unknown>;
   eval(source: string, options: NodeRedisEvalOptions): Promise<unknown>;
   /** A client's `sendCommand(args)`, or a cluster's `sendCommand(firstKey, readonly, args)`. */
@@ -54,6 +77,9 @@ export interface NodeRedisLikeClient {
   /** Present on a cluster. */
   masters?: readonly unknown[];
   nodeClient?: (node: never) => unknown;
+  /** The EventEmitter methods the store uses to keep `error` events from crashing the process. */
+  on?(event: "error", listener: (error: Error) => void): unknown;
+  listenerCount?(event: "error"): number;
 }
 
 /** Any client {@link toValkeyConnection} understands. */
@@ -70,6 +96,7 @@ function isIoredis(client: ValkeyClient): client is IoredisLikeClient {
   return typeof (client as Partial<IoredisLikeClient>).callBuffer === "function";
 }
 
+// ioredis has no way to withdraw a queued command, so the signal goes unused.
 function fromIoredis(client: IoredisLikeClient): ValkeyConnection {
   const cluster = typeof client.nodes === "function";
   return {
@@ -86,14 +113,26 @@ function fromIoredis(client: IoredisLikeClient): ValkeyConnection {
 }
 
 function fromNodeRedis(client: NodeRedisLikeClient): ValkeyConnection {
-  const buffers = client.withTypeMapping({ [blobString]: Buffer });
+  const typeMapping = { [blobString]: Buffer };
+  const buffers = client.withTypeMapping(typeMapping);
+  // An aborted signal removes a command that still waits in node-redis' queue (e.g. while it
+  // reconnects), so a deadline that passed does not leave a write to be applied later.
+  const scoped = (signal: AbortSignal | undefined): NodeRedisLikeClient =>
+    signal === undefined || client.withCommandOptions === undefined
+      ? buffers
+      : client.withCommandOptions({ typeMapping, abortSignal: signal });
   const cluster = Array.isArray(client.masters);
   const send = client.sendCommand.bind(client) as (...args: unknown[]) => Promise<unknown>;
   return {
     cluster,
-    evalsha: (sha, keys, args) => buffers.evalSha(sha, { keys: [...keys], arguments: [...args] }),
-    eval: (source, keys, args) => buffers.eval(source, { keys: [...keys], arguments: [...args] }),
-    command: (args) => (cluster ? send(undefined, false, [...args]) : send([...args])),
+    evalsha: (sha, keys, args, signal) =>
+      scoped(signal).evalSha(sha, { keys: [...keys], arguments: [...args] }),
+    eval: (source, keys, args, signal) =>
+      scoped(signal).eval(source, { keys: [...keys], arguments: [...args] }),
+    command: (args, signal) => {
+      const options = signal === undefined ? undefined : { abortSignal: signal };
+      return cluster ? send(undefined, false, [...args], options) : send([...args], options);
+    },
     ...(cluster
       ? {
           primaries: async () => {

@@ -53,6 +53,20 @@ describe("ValkeyStore", () => {
     );
   });
 
+  it("validates operationTimeoutMs as a positive integer a timer can hold", async () => {
+    for (const bad of [0, -1, 1.5, Number.NaN, Number.POSITIVE_INFINITY, 2 ** 31]) {
+      expect(
+        () => new ValkeyStore({ client: connected.client, operationTimeoutMs: bad }),
+        String(bad),
+      ).toThrow(InvalidArgumentError);
+      await expect(checkServerConfig(connected.client, { timeoutMs: bad })).rejects.toThrow(
+        InvalidArgumentError,
+      );
+    }
+    const quick = new ValkeyStore({ client: connected.client, operationTimeoutMs: 1 });
+    expect(quick).toBeInstanceOf(ValkeyStore);
+  });
+
   it("stores bodies as raw bytes, not base64", async () => {
     const key = IdempotencyKey.random();
     const claim = await store.tryInsert(key, entry());

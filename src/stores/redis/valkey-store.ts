@@ -30,7 +30,9 @@ import {
   touchScript,
   type Script,
 } from "./scripts.ts";
-import { toStoreError } from "./to-store-error.ts";
+import { guardClientErrors } from "./client-errors.ts";
+import { validateDeadlineMs, withDeadline } from "./deadline.ts";
+import { deadlineError, toStoreError } from "./to-store-error.ts";
 import {
   toValkeyConnection,
   type CommandArgument,
@@ -46,9 +48,17 @@ export interface WaitForReplicasOptions {
   readonly timeoutMs: number;
 }
 
+/** The default of {@link ValkeyStoreOptions.operationTimeoutMs}. */
+const defaultOperationTimeoutMs = 2000;
+
 /** Options of {@link ValkeyStore}. */
 export interface ValkeyStoreOptions {
-  /** An `ioredis`/`iovalkey` client or cluster, a node-redis client or cluster, or a connection. */
+  /**
+   * An `ioredis`/`iovalkey` client or cluster, a node-redis client or cluster, or a connection.
+   * A client with no `error` listener gets one that ignores the events (failures reach the
+   * caller as the `StoreError` of the operation they break), so a lost connection cannot crash
+   * the process through an unhandled `error` event.
+   */
   readonly client: ValkeyClient;
   /**
    * Namespace of this service's keys (key rules apply: no `:` or `/`); records are stored at
@@ -62,6 +72,19 @@ export interface ValkeyStoreOptions {
    * not run. Not available on a cluster client.
    */
   readonly waitForReplicas?: WaitForReplicasOptions;
+  /**
+   * How long one operation waits for the server, in milliseconds: a script call (EVALSHA and
+   * its EVAL fallback together), or WAIT, which gets `waitForReplicas.timeoutMs` on top. Past
+   * it the operation rejects with a retryable `StoreError` of kind `timeout`, `ambiguous` for
+   * every write (the command may still reach the server and be applied later); a reply that
+   * arrives later is dropped. 2000 by default; a positive integer.
+   *
+   * @example
+   * ```ts
+   * new ValkeyStore({ client, operationTimeoutMs: 500 }); // a request budget of about a second
+   * ```
+   */
+  readonly operationTimeoutMs?: number;
 }
 
 const fencedKinds = {
@@ -127,7 +150,8 @@ function decodeLive(reply: readonly unknown[], key: string): StoredEntry {
  * is one hash at `<prefix>:{<key>}`: the key is the hash tag, so a cluster spreads keys over
  * slots and no operation crosses slots. Fencing tokens are the server's clock in microseconds,
  * never below the key's previous token (kept in a tombstone after a release or a purge).
- * Bodies are stored as raw bytes.
+ * Bodies are stored as raw bytes. Each operation has a deadline (`operationTimeoutMs`), so a
+ * server that is down or stalled fails a call within it instead of after the client's retries.
  *
  * @example
  * ```ts
@@ -143,18 +167,21 @@ export class ValkeyStore implements IdempotencyStore {
   readonly connection: ValkeyConnection;
   readonly #prefix: string;
   readonly #waitForReplicas: WaitForReplicasOptions | undefined;
+  readonly #operationTimeoutMs: number;
 
   constructor(options: ValkeyStoreOptions) {
     this.connection = toValkeyConnection(options.client);
     this.#prefix = validateKeySegment(options.prefix ?? "idempotent", "prefix");
+    this.#operationTimeoutMs = validateDeadlineMs(
+      options.operationTimeoutMs ?? defaultOperationTimeoutMs,
+      "operationTimeoutMs",
+    );
     const wait = options.waitForReplicas;
     if (wait !== undefined) {
       if (!Number.isInteger(wait.replicas) || wait.replicas < 1) {
         throw new InvalidArgumentError("waitForReplicas.replicas", "expected a positive integer");
       }
-      if (!Number.isInteger(wait.timeoutMs) || wait.timeoutMs < 1) {
-        throw new InvalidArgumentError("waitForReplicas.timeoutMs", "expected a positive integer");
-      }
+      validateDeadlineMs(wait.timeoutMs, "waitForReplicas.timeoutMs");
       if (this.connection.cluster) {
         throw new InvalidArgumentError(
           "waitForReplicas",
@@ -163,6 +190,7 @@ export class ValkeyStore implements IdempotencyStore {
       }
     }
     this.#waitForReplicas = wait;
+    guardClientErrors(options.client);
   }
 
   /** The server key of a record: `<prefix>:{<key>}`. */
@@ -266,39 +294,61 @@ export class ValkeyStore implements IdempotencyStore {
     return outcome;
   }
 
-  /** EVALSHA, falling back to EVAL when the server does not have the script cached. */
-  async #run(
+  /**
+   * EVALSHA, falling back to EVAL when the server does not have the script cached; both
+   * together within the operation's deadline.
+   */
+  #run(
     operation: string,
     script: Script,
     recordKey: string,
     args: CommandArgument[],
   ): Promise<unknown> {
     const keys = [recordKey];
-    try {
-      return await this.connection.evalsha(script.sha, keys, args);
-    } catch (error) {
-      if (!(error instanceof Error) || !error.message.startsWith("NOSCRIPT")) {
-        throw toStoreError(error, operation);
-      }
-    }
-    try {
-      return await this.connection.eval(script.source, keys, args);
-    } catch (error) {
-      throw toStoreError(error, operation);
-    }
+    const timeoutMs = this.#operationTimeoutMs;
+    return withDeadline(
+      timeoutMs,
+      async (signal) => {
+        try {
+          return await this.connection.evalsha(script.sha, keys, args, signal);
+        } catch (error) {
+          if (!(error instanceof Error) || !error.message.startsWith("NOSCRIPT")) {
+            throw toStoreError(error, operation);
+          }
+        }
+        // The caller has its timeout already: send no write it no longer waits for.
+        if (signal.aborted) throw deadlineError(operation, timeoutMs);
+        try {
+          return await this.connection.eval(script.source, keys, args, signal);
+        } catch (error) {
+          throw toStoreError(error, operation);
+        }
+      },
+      () => deadlineError(operation, timeoutMs),
+    );
   }
 
   async #replicate(operation: string): Promise<void> {
     const wait = this.#waitForReplicas;
     if (wait === undefined) return;
-    let acknowledged: number;
-    try {
-      acknowledged = Number(
-        await this.connection.command(["WAIT", String(wait.replicas), String(wait.timeoutMs)]),
-      );
-    } catch (error) {
-      throw toStoreError(error, operation);
-    }
+    // The server holds WAIT's reply for up to its own timeout, so that comes on top.
+    const timeoutMs = wait.timeoutMs + this.#operationTimeoutMs;
+    const acknowledged = Number(
+      await withDeadline(
+        timeoutMs,
+        async (signal) => {
+          try {
+            return await this.connection.command(
+              ["WAIT", String(wait.replicas), String(wait.timeoutMs)],
+              signal,
+            );
+          } catch (error) {
+            throw toStoreError(error, operation);
+          }
+        },
+        () => deadlineError(operation, timeoutMs),
+      ),
+    );
     if (acknowledged < wait.replicas) {
       throw new StoreError(
         "replication",
