@@ -97,8 +97,13 @@ export async function runMemoryBench(rounds = 5): Promise<string> {
         floorReplays: [] as number[],
       };
       for (let round = 0; round < rounds; round++) {
-        // Interleaved in one round so both see the same machine state.
-        const store = new MemoryStore({ sweepIntervalMs: 0 });
+        // Interleaved in one round so both see the same machine state. Unbounded: a round holds
+        // 300 000 keys, more than the default maxEntries.
+        const store = new MemoryStore({
+          sweepIntervalMs: 0,
+          maxEntries: Number.POSITIVE_INFINITY,
+          maxBytes: Number.POSITIVE_INFINITY,
+        });
         const keys = Array.from({ length: keyCount }, () => IdempotencyKey.random());
         results.cycles.push(
           await measure(keys, concurrency, (key) => claimAndComplete(store, key)),

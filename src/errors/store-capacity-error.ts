@@ -1,8 +1,10 @@
 import { IdempotencyError } from "./idempotency-error.ts";
 
 /**
- * A bounded store is full of live claims: nothing can be evicted without breaking at-most-once,
- * so the new claim is refused. Retryable once claims complete or expire.
+ * A bounded store is full of live entries (claims in flight and responses still retained) and
+ * none has expired: evicting one would let that key's side effect run again, so the new claim
+ * is refused and nothing ran. Retryable: room comes back as entries expire or are released or
+ * purged.
  *
  * @example
  * ```ts
@@ -10,18 +12,28 @@ import { IdempotencyError } from "./idempotency-error.ts";
  * try {
  *   await store.tryInsert(key, entry);
  * } catch (error) {
- *   if (error instanceof StoreCapacityError) return tooManyRequests();
+ *   if (error instanceof StoreCapacityError) {
+ *     log.warn("idempotency store full", { limit: error.limit, max: error.max });
+ *     return serviceUnavailable(); // error.retryable is true
+ *   }
  *   throw error;
  * }
  * ```
  */
 export class StoreCapacityError extends IdempotencyError {
   override readonly code = "ERR_IDEMPOTENT_STORE_CAPACITY" as const;
-  /** The configured bound. */
-  readonly maxEntries: number;
+  /** Always true: the same call may succeed once entries expire or are released. */
+  readonly retryable = true as const;
+  /** The bound that was hit: the number of entries or their counted bytes. */
+  readonly limit: "entries" | "bytes";
+  /** The configured value of that bound. */
+  readonly max: number;
 
-  constructor(maxEntries: number) {
-    super(`store holds ${maxEntries} live claims, its maximum; refusing a new claim`);
-    this.maxEntries = maxEntries;
+  constructor(limit: "entries" | "bytes", max: number) {
+    super(
+      `the store is at its maximum of ${max} ${limit} and none has expired; refusing a new claim`,
+    );
+    this.limit = limit;
+    this.max = max;
   }
 }

@@ -1,1 +1,7 @@
-export { MemoryStore, type MemoryStoreOptions } from "./memory-store.ts";
+export {
+  MemoryStore,
+  defaultMaxBytes,
+  defaultMaxEntries,
+  type MemoryStoreOptions,
+} from "./memory-store.ts";
+export { recordBytes } from "./record-size.ts";

@@ -16,16 +16,36 @@ import { validateTtlMs, type TtlOptions } from "../../core/ttl.ts";
 import { InvalidArgumentError } from "../../errors/invalid-argument-error.ts";
 import { StoreCapacityError } from "../../errors/store-capacity-error.ts";
 import { StoreClosedError } from "../../errors/store-closed-error.ts";
+import { ExpiryHeap } from "./expiry-heap.ts";
+import { minMaxBytes, recordBytes } from "./record-size.ts";
+
+/** Default {@link MemoryStoreOptions.maxEntries}. */
+export const defaultMaxEntries = 100_000;
+
+/** Default {@link MemoryStoreOptions.maxBytes}: 64 MiB. */
+export const defaultMaxBytes: number = 64 * 1024 * 1024;
 
 /** Options of {@link MemoryStore}. */
 export interface MemoryStoreOptions {
   /**
-   * Most entries held at once; unbounded by default. When a new claim finds the store full,
-   * the oldest entry that is expired or completed is evicted (a retry of an evicted completed
-   * key runs its side effect again). Live claims are never evicted: when only they remain, the new
-   * claim fails with {@link StoreCapacityError}.
+   * Most entries held at once, live or expired but not yet dropped; {@link defaultMaxEntries}
+   * (100 000) by default, `Number.POSITIVE_INFINITY` for no bound.
    */
   readonly maxEntries?: number;
+  /**
+   * Most bytes held at once, as counted by {@link recordBytes} (an approximation of the heap
+   * the records hold); {@link defaultMaxBytes} (64 MiB) by default, at least 1024,
+   * `Number.POSITIVE_INFINITY` for no bound.
+   *
+   * At either bound a new claim first drops expired entries, soonest-expired first; it never
+   * evicts a live claim or a retained response (that key's side effect would run again), so
+   * when nothing has expired the claim fails with {@link StoreCapacityError}. A completion
+   * also drops expired entries to stay within `maxBytes`, but is stored even when it cannot:
+   * its side effect has run, and losing its response would break at-most-once. Such an
+   * overshoot is bounded by the responses of the claims in flight when the store filled,
+   * since no new claim is admitted until the store is back under `maxBytes`.
+   */
+  readonly maxBytes?: number;
   /** How often expired entries are swept, in milliseconds; 60 000 by default, 0 to disable. */
   readonly sweepIntervalMs?: number;
   /** Time source; `Date.now()` by default. */
@@ -33,9 +53,27 @@ export interface MemoryStoreOptions {
 }
 
 interface MemoryRecord {
+  readonly id: string;
   entry: IdempotencyEntry;
   readonly fencingToken: FencingToken;
   expiresAt: number;
+  /** What the record counts against `maxBytes`. */
+  bytes: number;
+  /** Slot in the expiry heap. */
+  heapIndex: number;
+}
+
+function validateLimit(value: unknown, argument: string, min: number): number {
+  if (
+    value !== Number.POSITIVE_INFINITY &&
+    (typeof value !== "number" || !Number.isSafeInteger(value) || value < min)
+  ) {
+    throw new InvalidArgumentError(
+      argument,
+      `expected an integer of at least ${min} or Number.POSITIVE_INFINITY, got ${String(value)}`,
+    );
+  }
+  return value;
 }
 
 function validateKey(key: unknown): string {
@@ -45,8 +83,10 @@ function validateKey(key: unknown): string {
 
 /**
  * An {@link IdempotencyStore} in process memory, for development, tests and single-process
- * services. Expiry is checked on every access, and a periodic sweep (whose timer never keeps
- * the process alive) frees expired entries.
+ * services. Bounded by default (see {@link MemoryStoreOptions.maxEntries} and
+ * {@link MemoryStoreOptions.maxBytes}). Expiry is checked on every access; a periodic sweep
+ * (whose timer never keeps the process alive) frees expired entries, and a claim that finds
+ * the store full frees them first.
  *
  * Fencing tokens come from one counter per store, so they are strictly increasing per key,
  * also after purge. Entries do not survive a restart.
@@ -55,31 +95,39 @@ function validateKey(key: unknown): string {
  * ```ts
  * import { MemoryStore } from "idempotent/memory";
  *
- * await using store = new MemoryStore({ maxEntries: 100_000 });
+ * await using store = new MemoryStore({ maxEntries: 10_000, maxBytes: 16 * 1024 * 1024 });
  * const result = await store.tryInsert(key, IdempotencyEntry.new(fingerprint, { ttlMs: 30_000 }));
  * ```
  */
 export class MemoryStore implements IdempotencyStore, AsyncDisposable {
   readonly #records = new Map<string, MemoryRecord>();
+  // Every record, soonest expiry first, so dropping expired entries never scans live ones.
+  readonly #expiries = new ExpiryHeap<MemoryRecord>();
   readonly #clock: Clock;
   readonly #maxEntries: number;
+  readonly #maxBytes: number;
+  #bytes = 0;
   #lastToken = 0;
   #sweepTimer: ReturnType<typeof setInterval> | undefined;
   #closed = false;
 
+  /**
+   * @throws {@link InvalidArgumentError} when a limit is not a positive integer (`maxBytes`: at
+   *   least 1024) or `Number.POSITIVE_INFINITY`, or `sweepIntervalMs` is not a non-negative
+   *   integer.
+   */
   constructor(options: MemoryStoreOptions = {}) {
-    const { maxEntries = Number.POSITIVE_INFINITY, sweepIntervalMs = 60_000 } = options;
-    if (
-      maxEntries !== Number.POSITIVE_INFINITY &&
-      (!Number.isInteger(maxEntries) || maxEntries < 1)
-    ) {
-      throw new InvalidArgumentError("maxEntries", "expected a positive integer");
-    }
+    const {
+      maxEntries = defaultMaxEntries,
+      maxBytes = defaultMaxBytes,
+      sweepIntervalMs = 60_000,
+    } = options;
+    this.#maxEntries = validateLimit(maxEntries, "maxEntries", 1);
+    this.#maxBytes = validateLimit(maxBytes, "maxBytes", minMaxBytes);
     if (!Number.isInteger(sweepIntervalMs) || sweepIntervalMs < 0) {
       throw new InvalidArgumentError("sweepIntervalMs", "expected a non-negative integer");
     }
     this.#clock = options.clock ?? systemClock;
-    this.#maxEntries = maxEntries;
     if (sweepIntervalMs > 0) {
       this.#sweepTimer = setInterval(() => {
         this.sweep();
@@ -88,11 +136,23 @@ export class MemoryStore implements IdempotencyStore, AsyncDisposable {
     }
   }
 
-  /** Number of entries held, live or expired but not yet swept. */
+  /** Number of entries held, live or expired but not yet dropped. */
   get size(): number {
     return this.#records.size;
   }
 
+  /**
+   * Bytes counted against `maxBytes` for the entries held, live or expired but not yet
+   * dropped: an approximation of their heap (see {@link recordBytes}).
+   */
+  get bytes(): number {
+    return this.#bytes;
+  }
+
+  /**
+   * @throws {@link StoreCapacityError} (retryable) when the store is at `maxEntries` or
+   *   `maxBytes` and no expired entry is left to drop.
+   */
   async tryInsert(key: IdempotencyKey, entry: IdempotencyEntry<Processing>): Promise<InsertResult> {
     this.#assertOpen("tryInsert");
     const id = validateKey(key);
@@ -103,16 +163,31 @@ export class MemoryStore implements IdempotencyStore, AsyncDisposable {
       if (existing.expiresAt > now) {
         return { kind: "exists", existing: existing.entry, expiresAt: existing.expiresAt };
       }
-      // Re-inserted below, so insertion order stays oldest-first for eviction.
-      this.#records.delete(id);
+      this.#delete(existing);
     }
-    if (this.#records.size >= this.#maxEntries) this.#makeRoom(now);
+    const bytes = recordBytes(id, entry);
+    this.#makeRoom(now, bytes);
     // Safe integers last 285 years at a million claims per second.
     const fencingToken = FencingToken.from(++this.#lastToken);
-    this.#records.set(id, { entry, fencingToken, expiresAt: now + entry.leaseTtlMs });
+    const record: MemoryRecord = {
+      id,
+      entry,
+      fencingToken,
+      expiresAt: now + entry.leaseTtlMs,
+      bytes,
+      heapIndex: -1,
+    };
+    this.#records.set(id, record);
+    this.#expiries.push(record);
+    this.#bytes += bytes;
     return { kind: "claimed", fencingToken, entry };
   }
 
+  /**
+   * @throws {@link InvalidArgumentError} when the completed record alone would count more than
+   *   `maxBytes`: it can never fit, so it is refused and the claim stays processing until its
+   *   lease ends.
+   */
   async complete(
     key: IdempotencyKey,
     entry: IdempotencyEntry<Completed>,
@@ -133,8 +208,22 @@ export class MemoryStore implements IdempotencyStore, AsyncDisposable {
     }
     // The same claim completing again (a retry whose first reply was lost): keep the first.
     if (record.entry.state === "completed") return fencedOutcome.applied;
+    const bytes = recordBytes(id, entry);
+    if (bytes > this.#maxBytes) {
+      throw new InvalidArgumentError(
+        "entry",
+        `the completed record counts ${bytes} bytes, more than maxBytes (${this.#maxBytes})`,
+      );
+    }
+    // Stay within maxBytes if expired entries allow it; otherwise store anyway (see maxBytes).
+    while (this.#bytes - record.bytes + bytes > this.#maxBytes) {
+      if (!this.#dropSoonestExpired(now)) break;
+    }
+    this.#bytes += bytes - record.bytes;
+    record.bytes = bytes;
     record.entry = entry;
     record.expiresAt = now + ttlMs;
+    this.#expiries.update(record);
     return fencedOutcome.applied;
   }
 
@@ -152,6 +241,7 @@ export class MemoryStore implements IdempotencyStore, AsyncDisposable {
     const held = this.#held(record, fencingToken, now);
     if (held !== undefined) return held;
     (record as MemoryRecord).expiresAt = now + ttlMs;
+    this.#expiries.update(record as MemoryRecord);
     return fencedOutcome.applied;
   }
 
@@ -162,7 +252,7 @@ export class MemoryStore implements IdempotencyStore, AsyncDisposable {
     const record = this.#records.get(id);
     const held = this.#held(record, fencingToken, this.#clock.now());
     if (held !== undefined) return held;
-    this.#records.delete(id);
+    this.#delete(record as MemoryRecord);
     return fencedOutcome.applied;
   }
 
@@ -175,22 +265,20 @@ export class MemoryStore implements IdempotencyStore, AsyncDisposable {
 
   async purge(key: IdempotencyKey): Promise<boolean> {
     this.#assertOpen("purge");
-    const id = validateKey(key);
-    const record = this.#records.get(id);
-    this.#records.delete(id);
-    return record !== undefined && record.expiresAt > this.#clock.now();
+    const record = this.#records.get(validateKey(key));
+    if (record === undefined) return false;
+    this.#delete(record);
+    return record.expiresAt > this.#clock.now();
   }
 
-  /** Drops every expired entry now; returns how many were dropped. */
+  /**
+   * Drops every expired entry now; returns how many were dropped. Costs O(log n) per dropped
+   * entry: live entries are not visited.
+   */
   sweep(): number {
     const now = this.#clock.now();
     let dropped = 0;
-    for (const [id, record] of this.#records) {
-      if (record.expiresAt <= now) {
-        this.#records.delete(id);
-        dropped++;
-      }
-    }
+    while (this.#dropSoonestExpired(now)) dropped++;
     return dropped;
   }
 
@@ -199,6 +287,8 @@ export class MemoryStore implements IdempotencyStore, AsyncDisposable {
     this.#closed = true;
     clearInterval(this.#sweepTimer);
     this.#records.clear();
+    this.#expiries.clear();
+    this.#bytes = 0;
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -218,15 +308,35 @@ export class MemoryStore implements IdempotencyStore, AsyncDisposable {
     return undefined;
   }
 
-  /** Evicts the oldest expired or completed entry; live claims are never evicted. */
-  #makeRoom(now: number): void {
-    for (const [id, record] of this.#records) {
-      if (record.expiresAt <= now || record.entry.state === "completed") {
-        this.#records.delete(id);
-        return;
+  /**
+   * Makes room for one more record of `bytes` by dropping expired entries, soonest-expired
+   * first; live entries (claims and retained responses) are never evicted.
+   * @throws {@link StoreCapacityError} when the room cannot be made.
+   */
+  #makeRoom(now: number, bytes: number): void {
+    for (;;) {
+      const entriesFull = this.#records.size >= this.#maxEntries;
+      if (!entriesFull && this.#bytes + bytes <= this.#maxBytes) return;
+      if (!this.#dropSoonestExpired(now)) {
+        throw entriesFull
+          ? new StoreCapacityError("entries", this.#maxEntries)
+          : new StoreCapacityError("bytes", this.#maxBytes);
       }
     }
-    throw new StoreCapacityError(this.#maxEntries);
+  }
+
+  /** Drops the entry that expires first if it has expired; whether it did. */
+  #dropSoonestExpired(now: number): boolean {
+    const soonest = this.#expiries.peek();
+    if (soonest === undefined || soonest.expiresAt > now) return false;
+    this.#delete(soonest);
+    return true;
+  }
+
+  #delete(record: MemoryRecord): void {
+    this.#records.delete(record.id);
+    this.#expiries.remove(record);
+    this.#bytes -= record.bytes;
   }
 
   #assertOpen(operation: string): void {
