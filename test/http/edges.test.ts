@@ -7,7 +7,7 @@ import { idempotency as expressIdempotency } from "../../src/http/express/index.
 import { withIdempotency } from "../../src/http/fetch/index.ts";
 import { MemoryStore } from "../../src/stores/memory/index.ts";
 import { listenRequestListener, serveFetch, type StartedServer } from "../servers/listen.ts";
-import { createRoutes } from "./http-behaviour-suite.ts";
+import { createRoutes, expectProblem } from "./http-behaviour-suite.ts";
 import { adapters } from "./start-servers.ts";
 
 const mib = 1024 * 1024;
@@ -77,6 +77,31 @@ describe.each(Object.keys(adapters))("%s", (name) => {
     expect(routes.runs("/orders")).toBe(1);
     // Buffering the body would take 50 MiB and more; reading stops after maxRequestBytes.
     expect(result.peakGrowth).toBeLessThan(16 * mib);
+  });
+});
+
+describe.each(Object.keys(adapters))("%s on a full memory store", (name) => {
+  it("answers 503 with Retry-After and keeps every retained response", async () => {
+    const routes = createRoutes();
+    const start = adapters[name];
+    if (start === undefined) throw new Error(name);
+    const store = new MemoryStore({ maxEntries: 2 });
+    const server = await start({ store, onError: () => undefined }, routes);
+    servers.push(server);
+    const send = (key: string) =>
+      fetch(`${server.url}/orders`, {
+        method: "POST",
+        headers: { "content-type": "application/json", "idempotency-key": key, "x-tenant": "a" },
+        body: "{}",
+      });
+    const first = await (await send("one")).text();
+    const second = await (await send("two")).text();
+    const full = await send("three");
+    await expectProblem(full, 503, "store-unavailable");
+    expect(full.headers.get("retry-after")).toBe("1");
+    expect(await (await send("one")).text()).toBe(first);
+    expect(await (await send("two")).text()).toBe(second);
+    expect(routes.runs("/orders")).toBe(2);
   });
 });
 
