@@ -156,9 +156,14 @@ function alive(pid: number): boolean {
 }
 
 /** Whether the process is stopped (state T in /proc/<pid>/stat). */
+/** Whether the process is stopped, waiting up to a second: a signal is delivered asynchronously. */
 async function stopped(pid: number): Promise<boolean> {
-  const stat = await readFile(`/proc/${pid}/stat`, "utf8");
-  return stat.slice(stat.lastIndexOf(")") + 2).startsWith("T");
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const stat = await readFile(`/proc/${pid}/stat`, "utf8");
+    if (stat.slice(stat.lastIndexOf(")") + 2).startsWith("T")) return true;
+    await sleep(10);
+  }
+  return false;
 }
 
 // Anything a late reply or a client error event throws lands here instead of in a test.
