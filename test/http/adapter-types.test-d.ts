@@ -64,5 +64,3 @@ hono.use(
     scope: (c: Context<{ Variables: { user: { id: string } } }>) => c.get("user").id,
   }),
 );
-// Unannotated, the Context takes the app's variables from where the middleware is used.
-hono.use(honoIdempotency({ store, scope: (c) => c.get("user").id }));
