@@ -7,8 +7,8 @@ import {
   IdempotencyKey,
 } from "../src/index.ts";
 import { MemoryStore } from "../src/stores/memory/index.ts";
+import { delay } from "../src/utils/delay.ts";
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const line = (text: string) => {
   console.log(text);
 };
@@ -16,7 +16,7 @@ const line = (text: string) => {
 let chargesRun = 0;
 async function chargeCard(amount: number): Promise<CachedResponse> {
   chargesRun++;
-  await sleep(50); // the payment network
+  await delay(50); // the payment network
   return CachedResponse.from({ charge: `ch_${chargesRun}`, amount }, { status: 201 });
 }
 
@@ -41,7 +41,7 @@ line("\n3. Two requests race on a fresh key");
 const raceKey = IdempotencyKey.random();
 const [a, b] = await Promise.all([
   idempotency.execute(raceKey, payment, () => chargeCard(4200)),
-  sleep(5).then(() => idempotency.execute(raceKey, payment, () => chargeCard(4200))),
+  delay(5).then(() => idempotency.execute(raceKey, payment, () => chargeCard(4200))),
 ]);
 line(`   first:  ${a.kind}`);
 line(`   second: ${b.kind}${b.kind === "in-flight" ? ` (retry after ${b.retryAfterMs} ms)` : ""}`);

@@ -7,11 +7,7 @@ import { ClaimLostError } from "../errors/claim-lost-error.ts";
 import { InvalidArgumentError } from "../errors/invalid-argument-error.ts";
 import { StoreError } from "../errors/store-error.ts";
 import { LeaseKeeper } from "./lease-keeper.ts";
-
-const sleep = (ms: number): Promise<void> =>
-  new Promise((resolve) => {
-    setTimeout(resolve, ms);
-  });
+import { delay } from "../utils/delay.ts";
 
 /** What a side effect may return; turned into a response by {@link CachedResponse.from}. */
 export type ResponseInput = CachedResponse | string | Uint8Array | JsonValue | undefined;
@@ -108,7 +104,7 @@ export class ClaimGuard implements AsyncDisposable {
         if (Date.now() + delayMs >= this.#leaseKeeper.leaseEndsAt) {
           throw new ClaimLostError("key-expired", cached, { cause: error });
         }
-        await sleep(delayMs);
+        await delay(delayMs);
       }
     }
   }

@@ -7,9 +7,9 @@ import { InvalidArgumentError } from "../errors/invalid-argument-error.ts";
 import { StoreError } from "../errors/store-error.ts";
 import { MemoryStore } from "../stores/memory/memory-store.ts";
 import { Idempotency } from "./idempotency.ts";
+import { delay } from "../utils/delay.ts";
 
 const request = { operation: "POST /orders", body: '{"sku":1}' };
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function setup(options: { leaseTtlMs?: number } = {}) {
   const store = new MemoryStore();
@@ -17,7 +17,7 @@ function setup(options: { leaseTtlMs?: number } = {}) {
   let runs = 0;
   const sideEffect = async () => {
     runs++;
-    await sleep(1);
+    await delay(1);
     return CachedResponse.from({ order: runs }, { status: 201 });
   };
   return { store, idempotency, sideEffect, runs: () => runs };
@@ -72,7 +72,7 @@ describe("Idempotency.execute", () => {
       await new Promise<void>((resolve) => (finish = resolve));
       return "done";
     });
-    await sleep(5);
+    await delay(5);
     const busy = await idempotency.execute(key, request, () => "never");
     expect(busy.kind).toBe("in-flight");
     if (busy.kind === "in-flight") {
@@ -170,10 +170,10 @@ describe("Idempotency.execute", () => {
     let signal: AbortSignal | undefined;
     const slow = idempotency.execute(key, request, async (context) => {
       signal = context.signal;
-      await sleep(1500);
+      await delay(1500);
       return "slow";
     });
-    await sleep(1000); // 2.5 leases later, the claim is still held
+    await delay(1000); // 2.5 leases later, the claim is still held
     expect((await store.get(key))?.entry.state).toBe("processing");
     expect((await idempotency.execute(key, request, () => "other")).kind).toBe("in-flight");
     expect((await slow).kind).toBe("executed");
@@ -188,10 +188,10 @@ describe("Idempotency.execute", () => {
       signal.addEventListener("abort", () => {
         aborted = signal.reason as unknown;
       });
-      await sleep(120);
+      await delay(120);
       return "zombie";
     });
-    await sleep(10);
+    await delay(10);
     await store.purge(key); // an operator purge, or an expiry the lease keeper could not stop
     const fresh = await idempotency.execute(key, request, () => "fresh");
     expect(fresh.kind).toBe("executed");
@@ -229,7 +229,7 @@ describe("Idempotency.execute", () => {
           signal.addEventListener("abort", () => {
             resolve(signal.reason as unknown);
           });
-          await sleep(200);
+          await delay(200);
           return "late";
         })
         .catch(() => undefined);

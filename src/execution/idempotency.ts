@@ -15,6 +15,7 @@ import type {
   InFlight,
   Replayed,
 } from "./execution-outcome.ts";
+import { delay } from "../utils/delay.ts";
 
 /** Options of {@link Idempotency}. */
 export interface IdempotencyOptions {
@@ -60,11 +61,6 @@ export interface SideEffectContext {
   /** The claim's guard, e.g. for the fencing token to pass to a downstream system. */
   readonly guard: ClaimGuard;
 }
-
-const sleep = (ms: number): Promise<void> =>
-  new Promise((resolve) => {
-    setTimeout(resolve, ms).unref();
-  });
 
 /**
  * Claim-and-run over a store: the first call for a key runs the side effect and stores its
@@ -169,7 +165,7 @@ export class Idempotency {
       const settled = settle(result.existing, result.expiresAt, fingerprint);
       const now = Date.now();
       if (settled.kind !== "in-flight" || now >= deadline) return settled;
-      await sleep(Math.min(pollMs, deadline - now));
+      await delay(Math.min(pollMs, deadline - now));
       pollMs = Math.min(pollMs * 2, 250);
     }
   }

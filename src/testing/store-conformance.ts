@@ -7,6 +7,7 @@ import { IdempotencyEntry } from "../core/idempotency-entry.ts";
 import { IdempotencyKey } from "../core/idempotency-key.ts";
 import type { IdempotencyStore } from "../core/idempotency-store.ts";
 import type { InsertResult } from "../core/insert-result.ts";
+import { delay } from "../utils/delay.ts";
 
 /** How {@link runStoreConformance} drives a store implementation. */
 export interface StoreConformanceOptions<S extends IdempotencyStore = IdempotencyStore> {
@@ -34,10 +35,6 @@ export interface StoreConformanceOptions<S extends IdempotencyStore = Idempotenc
 }
 
 const longTtlMs = 600_000;
-const sleep = (ms: number): Promise<void> =>
-  new Promise((resolve) => {
-    setTimeout(resolve, ms);
-  });
 
 function fingerprintOf(seed: number): Fingerprint {
   return Fingerprint.fromHex(seed.toString(16).padStart(32, "0"));
@@ -70,7 +67,7 @@ export function runStoreConformance<S extends IdempotencyStore>(
   // Long enough that a loaded machine's late timers do not expire leases the tests extend.
   const shortTtlMs = options.shortTtlMs ?? 300;
   const advance = async (ms: number): Promise<void> => {
-    if (options.advanceTime === undefined) await sleep(ms);
+    if (options.advanceTime === undefined) await delay(ms);
     else await options.advanceTime(ms);
   };
   const key = (): IdempotencyKey => IdempotencyKey.random();

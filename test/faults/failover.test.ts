@@ -7,8 +7,7 @@ import { Idempotency } from "../../src/execution/idempotency.ts";
 import { ValkeyStore, type WaitForReplicasOptions } from "../../src/stores/redis/valkey-store.ts";
 import { startServer, type ServerProcess } from "../servers/redis-server.ts";
 import { report, ScenarioWorkload, scenarioTimeoutMs, workloadMs } from "./scenario-report.ts";
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+import { delay } from "../../src/utils/delay.ts";
 
 describe("replica failover", () => {
   const cleanup: (() => Promise<void>)[] = [];
@@ -31,7 +30,7 @@ describe("replica failover", () => {
         () => replica.stop(),
         () => primary.stop(),
       );
-      while (!(await primary.cli("info", "replication")).includes("state=online")) await sleep(50);
+      while (!(await primary.cli("info", "replication")).includes("state=online")) await delay(50);
 
       const leaseTtlMs = 1000;
       const keys: IdempotencyKey[] = [];

@@ -6,10 +6,10 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort, startServer, type ServerProcess } from "../servers/redis-server.ts";
 import { report } from "./scenario-report.ts";
+import { delay } from "../../src/utils/delay.ts";
 
 const run = promisify(execFile);
 const root = fileURLToPath(new URL("../..", import.meta.url));
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe("multi-process HTTP load", () => {
   let redis: ServerProcess;
@@ -35,7 +35,7 @@ describe("multi-process HTTP load", () => {
         );
         if (up) break;
         if (tries > 300) throw new Error(`${url} did not start`);
-        await sleep(50);
+        await delay(50);
       }
     }
   }, 60_000);

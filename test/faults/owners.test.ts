@@ -11,9 +11,9 @@ import { Idempotency } from "../../src/execution/idempotency.ts";
 import { ValkeyStore } from "../../src/stores/redis/valkey-store.ts";
 import { startServer, type ServerProcess } from "../servers/redis-server.ts";
 import { report } from "./scenario-report.ts";
+import { delay } from "../../src/utils/delay.ts";
 
 const worker = fileURLToPath(new URL("owner-worker.ts", import.meta.url));
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe("claim owners that stall or crash", () => {
   let server: ServerProcess;
@@ -63,7 +63,7 @@ describe("claim owners that stall or crash", () => {
     for (let tries = 0; tries < 300; tries++) {
       const line = logLines(log).find((entry) => entry.startsWith(prefix));
       if (line !== undefined) return line;
-      await sleep(20);
+      await delay(20);
     }
     throw new Error(`worker never logged ${prefix}`);
   };
@@ -130,7 +130,7 @@ describe("claim owners that stall or crash", () => {
       if (outcome.kind === "executed") break;
       expect(outcome.kind).toBe("in-flight");
       inFlightAnswers++;
-      await sleep(50);
+      await delay(50);
     }
     // The worker's claim was taken after `claimingAt`, so its lease ends after claimingAt + lease.
     expect(executedAt).toBeGreaterThanOrEqual(claimingAt + leaseMs);

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { IdempotencyStore } from "../../src/core/idempotency-store.ts";
 import { StoreError } from "../../src/errors/store-error.ts";
 import { MemoryStore } from "../../src/stores/memory/memory-store.ts";
+import { delay } from "../../src/utils/delay.ts";
 import type { StartedServer } from "../servers/listen.ts";
 import type { StartAdapter, SuiteOptions } from "./start-servers.ts";
 
@@ -40,8 +41,6 @@ export interface HttpBehaviourSuiteOptions {
   readonly teardown?: () => Promise<void>;
 }
 
-export const sleep = (ms: number): Promise<void> =>
-  new Promise((resolve) => setTimeout(resolve, ms));
 const binaryBody = new Uint8Array(1024).map((_, index) => (index * 7) % 256);
 
 export function createRoutes(): SuiteRoutes {
@@ -77,7 +76,7 @@ export function createRoutes(): SuiteRoutes {
             body: binaryBody,
           };
         case "/slow":
-          await sleep(400);
+          await delay(400);
           return {
             status: 201,
             headers: { "content-type": "application/json" },
@@ -320,7 +319,7 @@ export function runHttpBehaviourSuite(suite: HttpBehaviourSuiteOptions): void {
       const { routes, send } = await start();
       const key = fresh();
       const first = send("/slow", { key });
-      await sleep(100);
+      await delay(100);
       const busy = await send("/slow", { key });
       await expectProblem(busy, 409, "in-flight");
       expect(Number(busy.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
@@ -330,7 +329,7 @@ export function runHttpBehaviourSuite(suite: HttpBehaviourSuiteOptions): void {
       const patient = await start({ waitMs: 3000 });
       const waitKey = fresh();
       const original = patient.send("/slow", { key: waitKey });
-      await sleep(100);
+      await delay(100);
       const waited = await patient.send("/slow", { key: waitKey });
       expect(waited.status).toBe(201);
       expect(waited.headers.get("idempotent-replayed")).toBe("true");
@@ -344,7 +343,7 @@ export function runHttpBehaviourSuite(suite: HttpBehaviourSuiteOptions): void {
       await sendAndDisconnect(server.url, "/slow", key, 100);
       // The handler still runs; a retry meanwhile must not run it again.
       await expectProblem(await send("/slow", { key }), 409, "in-flight");
-      await sleep(600);
+      await delay(600);
       const retry = await send("/slow", { key });
       expect(retry.status).toBe(201);
       expect(retry.headers.get("idempotent-replayed")).toBe("true");
@@ -379,7 +378,7 @@ export function runHttpBehaviourSuite(suite: HttpBehaviourSuiteOptions): void {
       expect(routes.runs("/flaky")).toBe(2);
       const throwKey = fresh();
       expect((await send("/throws", { key: throwKey })).status).toBe(500);
-      await sleep(20);
+      await delay(20);
       expect((await send("/throws", { key: throwKey })).status).toBe(201);
       expect(routes.runs("/throws")).toBe(2);
     });
@@ -417,7 +416,7 @@ export function runHttpBehaviourSuite(suite: HttpBehaviourSuiteOptions): void {
       const key = fresh();
       const big = await send("/big", { key });
       expect((await big.text()).length).toBe(100 * 1024);
-      await sleep(20);
+      await delay(20);
       const again = await send("/big", { key });
       expect(again.headers.get("idempotent-replayed")).toBeNull();
       await again.text();

@@ -5,7 +5,8 @@ import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ValkeyStore } from "../../src/stores/redis/valkey-store.ts";
 import { startServer, type ServerProcess } from "../servers/redis-server.ts";
-import { createRoutes, expectProblem, sleep } from "./http-behaviour-suite.ts";
+import { delay } from "../../src/utils/delay.ts";
+import { createRoutes, expectProblem } from "./http-behaviour-suite.ts";
 import { adapters } from "./start-servers.ts";
 
 const operationTimeoutMs = 1000;
@@ -28,7 +29,7 @@ async function until(condition: () => boolean, timeoutMs: number): Promise<void>
   const deadline = Date.now() + timeoutMs;
   while (!condition()) {
     if (Date.now() > deadline) throw new Error("condition not met in time");
-    await sleep(20);
+    await delay(20);
   }
 }
 
@@ -78,7 +79,7 @@ describe.each(Object.keys(adapters))("%s with the store's server down", (name) =
           statuses.push(retry.status);
           await retry.arrayBuffer();
           expect(statuses.length).toBeLessThan(200);
-          await sleep(50);
+          await delay(50);
           retry = await send(key);
         }
         expect(retry.status).toBe(201);

@@ -6,8 +6,7 @@ import { ValkeyStore } from "../../src/stores/redis/valkey-store.ts";
 import { connect, type ConnectedClient } from "../servers/clients.ts";
 import { startServer, type ServerProcess } from "../servers/redis-server.ts";
 import { report } from "../faults/scenario-report.ts";
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+import { delay } from "../../src/utils/delay.ts";
 
 // With `everysec` a killed process loses nothing either: its writes are in the operating
 // system's cache; only a machine crash loses up to a second, which a test here cannot cause.
@@ -46,7 +45,7 @@ describe.each(["always", "everysec"])(
             async () => {
               // Counted by the side effect itself, before anything is stored.
               executions.set(key.value, (executions.get(key.value) ?? 0) + 1);
-              await sleep(2);
+              await delay(2);
               return `execution ${++sequence}`;
             },
             { waitMs },
@@ -72,7 +71,7 @@ describe.each(["always", "everysec"])(
             if (!killed && acknowledged.size >= 120) {
               killed = true;
               void server.kill().then(async () => {
-                await sleep(300);
+                await delay(300);
                 await server.restart();
               });
             }

@@ -19,8 +19,8 @@ import {
 import { ValkeyStore } from "../../src/stores/redis/valkey-store.ts";
 import { startServer, type ServerProcess } from "../servers/redis-server.ts";
 import { report } from "../faults/scenario-report.ts";
+import { delay } from "../../src/utils/delay.ts";
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const fingerprint = Fingerprint.fromHex("34".repeat(16));
 const entry = () => IdempotencyEntry.new(fingerprint, { ttlMs: 60_000 });
 
@@ -142,7 +142,7 @@ async function waitUntil(condition: () => boolean, timeoutMs: number): Promise<v
   const deadline = Date.now() + timeoutMs;
   while (!condition()) {
     if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await sleep(20);
+    await delay(20);
   }
 }
 
@@ -161,7 +161,7 @@ async function stopped(pid: number): Promise<boolean> {
   for (let attempt = 0; attempt < 100; attempt++) {
     const stat = await readFile(`/proc/${pid}/stat`, "utf8");
     if (stat.slice(stat.lastIndexOf(")") + 2).startsWith("T")) return true;
-    await sleep(10);
+    await delay(10);
   }
   return false;
 }
@@ -191,7 +191,7 @@ describe.each(Object.keys(clientBuilders))("a store through %s", (name) => {
   });
   afterEach(async () => {
     await built.close();
-    await sleep(100); // late rejections of what the client still held surface now
+    await delay(100); // late rejections of what the client still held surface now
     if (alive(server.pid())) process.kill(server.pid(), "SIGCONT");
     await server.stop();
     expect(escaped).toEqual([]);
@@ -207,7 +207,7 @@ describe.each(Object.keys(clientBuilders))("a store through %s", (name) => {
     const pid = server.pid();
     await server.kill();
     expect(alive(pid)).toBe(false);
-    await sleep(1000); // the client notices and fails to reconnect meanwhile
+    await delay(1000); // the client notices and fails to reconnect meanwhile
 
     const attempts = 3;
     const elapsed: number[] = [];
@@ -390,13 +390,13 @@ describe("deadlines around the EVAL fallback and WAIT", () => {
     const { connection, evals } = instrumented({
       // NOSCRIPT arrives only after the deadline.
       afterEvalsha: async () => {
-        await sleep(500);
+        await delay(500);
       },
     });
     const store = new ValkeyStore({ client: connection, operationTimeoutMs: 200 });
     const error = await failure(store.tryInsert(IdempotencyKey.random(), entry()));
     expect(error.kind).toBe("timeout");
-    await sleep(500);
+    await delay(500);
     expect(evals()).toBe(0);
   });
 
