@@ -49,7 +49,10 @@ function validateHeaders(headers: unknown, fail: (message: string) => Error): He
     if (!Array.isArray(pair) || pair.length !== 2) throw fail("expected [name, value] pairs");
     const [name, value] = pair as unknown[];
     if (typeof name !== "string" || !headerNamePattern.test(name)) {
-      throw fail(`invalid header name ${JSON.stringify(name)}`);
+      // Not JSON.stringify on any value: a bigint would throw a TypeError instead.
+      throw fail(
+        `invalid header name ${typeof name === "string" ? JSON.stringify(name) : typeof name}`,
+      );
     }
     if (typeof value !== "string" || !headerValuePattern.test(value)) {
       throw fail(`invalid value for header ${name}`);
@@ -68,6 +71,11 @@ function toPairs(headers: CachedResponseInit["headers"]): unknown[] {
     else pairs.push([name, value]);
   }
   return pairs;
+}
+
+/** For callers the compiler cannot check (plain JavaScript, casts). */
+function isObject(value: unknown): boolean {
+  return typeof value === "object" && value !== null;
 }
 
 function isResponse(value: unknown): value is Response {
@@ -97,9 +105,14 @@ export class CachedResponse {
   readonly body: Uint8Array;
 
   /**
-   * @throws {@link InvalidArgumentError} on a status outside 200-599 or an invalid header.
+   * @throws {@link InvalidArgumentError} when `parts` is not an object (argument `parts`), on a
+   *   status outside 200-599 (`status`), an invalid header (`headers`) or a body that is not a
+   *   `Uint8Array` (`body`).
    */
   constructor(parts: CachedResponseParts) {
+    if (!isObject(parts)) {
+      throw new InvalidArgumentError("parts", "expected { status, headers, body }");
+    }
     const fail = (argument: string) => (message: string) =>
       new InvalidArgumentError(argument, message);
     this.status = validateStatus(parts.status, fail("status"));
@@ -116,6 +129,9 @@ export class CachedResponse {
    * A response from a value: a string (text/plain), bytes (application/octet-stream, copied),
    * `undefined` (an empty 204), another CachedResponse (itself), or any other JSON value
    * (application/json).
+   * @throws {@link InvalidArgumentError} when `value` is not one of these (argument `value`,
+   *   e.g. a circular object), `init` is not an object (`init`), or the status or a header is
+   *   invalid (`status`, `headers`).
    */
   static from(
     value: string | Uint8Array | JsonValue | CachedResponse | undefined,
@@ -127,6 +143,9 @@ export class CachedResponse {
   ): CachedResponse | Promise<CachedResponse> {
     if (value instanceof CachedResponse) return value;
     if (isResponse(value)) return CachedResponse.fromResponse(value);
+    if (!isObject(init)) {
+      throw new InvalidArgumentError("init", "expected { status, headers }");
+    }
     let body: Uint8Array;
     let contentType: string | undefined;
     let status = 200;
@@ -140,8 +159,15 @@ export class CachedResponse {
       body = value.slice();
       contentType = "application/octet-stream";
     } else {
-      const text = JSON.stringify(value) as string | undefined;
-      if (text === undefined) throw new InvalidArgumentError("value", "not a JSON value");
+      // Typed unknown: JSON.stringify gives undefined for a function or a symbol.
+      let text: unknown;
+      try {
+        text = JSON.stringify(value);
+      } catch (error) {
+        // A circular object or a bigint: the caller's value, not a failure of this library.
+        throw new InvalidArgumentError("value", "not a JSON value", { cause: error });
+      }
+      if (typeof text !== "string") throw new InvalidArgumentError("value", "not a JSON value");
       body = encoder.encode(text);
       contentType = "application/json";
     }

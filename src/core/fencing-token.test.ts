@@ -1,5 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { InvalidArgumentError } from "../errors/invalid-argument-error.ts";
 import { MalformedRecordError } from "../errors/malformed-record-error.ts";
 import { FencingToken } from "./fencing-token.ts";
 
@@ -18,22 +19,59 @@ describe("FencingToken", () => {
     expect(FencingToken.from("1").isNewerThan(FencingToken.from(1n))).toBe(false);
   });
 
-  it("rejects anything that is not an unsigned 64-bit integer with a typed error", () => {
+  it("refuses a caller's bad value with InvalidArgumentError only", () => {
     for (const bad of [
       -1,
+      -1n,
       1.5,
       Number.MAX_SAFE_INTEGER + 1,
       NaN,
       "-1",
       "01",
       "1e3",
+      "abc",
       "",
+      "99999999999999999999", // 20 digits, beyond 2^64 - 1
       2n ** 64n,
+      null,
+      {},
     ]) {
-      expect(() => FencingToken.from(bad as never)).toThrow(MalformedRecordError);
+      let thrown: unknown;
+      try {
+        FencingToken.from(bad as never);
+      } catch (error) {
+        thrown = error;
+      }
+      expect(thrown, typeof bad).toBeInstanceOf(InvalidArgumentError);
+      expect((thrown as InvalidArgumentError).argument).toBe("value");
     }
     fc.assert(
-      fc.property(fc.anything(), (value) => {
+      fc.property(fc.anything({ withBigInt: true }), (value) => {
+        try {
+          FencingToken.from(value as never);
+        } catch (error) {
+          expect(error).toBeInstanceOf(InvalidArgumentError);
+        }
+      }),
+    );
+  });
+
+  it("refuses a bad stored form with MalformedRecordError only", () => {
+    for (const bad of ["abc", "-1", "01", "", "99999999999999999999", 1, 1n, null]) {
+      let thrown: unknown;
+      try {
+        FencingToken.fromJSON(bad);
+      } catch (error) {
+        thrown = error;
+      }
+      expect(thrown, String(bad)).toBeInstanceOf(MalformedRecordError);
+      expect((thrown as MalformedRecordError).path).toBe("fencingToken");
+    }
+    // The same text: a caller's mistake through from, corrupt data through fromJSON.
+    expect(() => FencingToken.from("abc")).toThrow(InvalidArgumentError);
+    expect(() => FencingToken.fromJSON("abc")).toThrow(MalformedRecordError);
+    fc.assert(
+      fc.property(fc.anything({ withBigInt: true }), (value) => {
         try {
           FencingToken.fromJSON(value);
         } catch (error) {

@@ -1,3 +1,4 @@
+import { InvalidArgumentError } from "../errors/invalid-argument-error.ts";
 import { MalformedRecordError } from "../errors/malformed-record-error.ts";
 
 const decimalPattern = /^(0|[1-9][0-9]{0,19})$/;
@@ -37,31 +38,60 @@ export class FencingToken {
   }
 
   /**
-   * Wraps an unsigned 64-bit integer (a `bigint`, a safe integer `number`, or its decimal string).
-   * @throws {@link MalformedRecordError} when the value is not such an integer.
+   * Wraps an unsigned 64-bit integer (a `bigint`, a safe integer `number`, or its decimal
+   * string): a value the caller holds, such as a token passed on to a downstream system.
+   * @throws {@link InvalidArgumentError} (argument `value`) when the value is not such an
+   *   integer.
+   *
+   * @example
+   * ```ts
+   * FencingToken.from(42n).equals(FencingToken.from("42")); // true
+   * FencingToken.from(-1); // throws InvalidArgumentError
+   * ```
    */
   static from(value: bigint | number | string): FencingToken {
-    if (typeof value === "bigint") {
-      if (value < 0n || value > maxToken) {
-        throw new MalformedRecordError("fencingToken", "expected an unsigned 64-bit integer");
-      }
-      return value <= maxSafe ? new FencingToken(Number(value)) : new FencingToken(-1, value);
+    const token = FencingToken.#parse(value);
+    if (token === undefined) {
+      throw new InvalidArgumentError(
+        "value",
+        "expected an unsigned 64-bit integer: a bigint, a non-negative safe integer or its decimal string",
+      );
     }
-    if (typeof value === "number") {
-      if (!Number.isSafeInteger(value) || value < 0) {
-        throw new MalformedRecordError("fencingToken", "expected a non-negative safe integer");
-      }
-      return new FencingToken(value);
-    }
-    return FencingToken.fromJSON(value);
+    return token;
   }
 
-  /** Parses the JSON form, a decimal string. */
+  /**
+   * Parses the JSON form, a decimal string, as read back from storage or the wire.
+   * @throws {@link MalformedRecordError} (path `fencingToken`) when it is not the decimal
+   *   string of an unsigned 64-bit integer.
+   *
+   * @example
+   * ```ts
+   * FencingToken.fromJSON("1732792800123456").toString(); // "1732792800123456"
+   * FencingToken.fromJSON("abc"); // throws MalformedRecordError
+   * ```
+   */
   static fromJSON(json: unknown): FencingToken {
-    if (typeof json !== "string" || !decimalPattern.test(json)) {
-      throw new MalformedRecordError("fencingToken", "expected a decimal integer string");
+    const token = typeof json === "string" ? FencingToken.#parse(json) : undefined;
+    if (token === undefined) {
+      throw new MalformedRecordError("fencingToken", "expected a decimal unsigned 64-bit integer");
     }
-    return FencingToken.from(BigInt(json));
+    return token;
+  }
+
+  /** The token of `value`, or undefined when it is not an unsigned 64-bit integer. */
+  static #parse(value: unknown): FencingToken | undefined {
+    switch (typeof value) {
+      case "number":
+        return Number.isSafeInteger(value) && value >= 0 ? new FencingToken(value) : undefined;
+      case "string":
+        return decimalPattern.test(value) ? FencingToken.#parse(BigInt(value)) : undefined;
+      case "bigint":
+        if (value < 0n || value > maxToken) return undefined;
+        return value <= maxSafe ? new FencingToken(Number(value)) : new FencingToken(-1, value);
+      default:
+        return undefined;
+    }
   }
 
   /** Whether both tokens name the same claim. */

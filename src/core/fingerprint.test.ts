@@ -1,5 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { InvalidArgumentError } from "../errors/invalid-argument-error.ts";
 import { MalformedRecordError } from "../errors/malformed-record-error.ts";
 import { Fingerprint } from "./fingerprint.ts";
 
@@ -17,10 +18,52 @@ describe("Fingerprint", () => {
     expect(Fingerprint.fromHex("AB".repeat(16)).hex).toBe("ab".repeat(16));
   });
 
-  it("refuses anything else with MalformedRecordError", () => {
-    expect(() => Fingerprint.fromBytes(new Uint8Array(15))).toThrow(MalformedRecordError);
+  it("refuses a caller's bad digest with InvalidArgumentError naming the argument", () => {
+    const argumentOf = (make: () => unknown): string => {
+      try {
+        make();
+      } catch (error) {
+        expect(error).toBeInstanceOf(InvalidArgumentError);
+        return (error as InvalidArgumentError).argument;
+      }
+      throw new Error("expected a throw");
+    };
+    for (const bad of [new Uint8Array(15), new Uint8Array(17), "0".repeat(16), null]) {
+      expect(argumentOf(() => Fingerprint.fromBytes(bad as never))).toBe("bytes");
+    }
+    for (const bad of [-1n, 2n ** 128n, 5, "5", null]) {
+      expect(argumentOf(() => Fingerprint.fromBigInt(bad as never))).toBe("value");
+    }
+    expect(Fingerprint.fromBigInt(2n ** 128n - 1n).hex).toBe("f".repeat(32));
+    fc.assert(
+      fc.property(fc.anything({ withBigInt: true, withTypedArray: true }), (value) => {
+        for (const make of [
+          () => Fingerprint.fromBytes(value as never),
+          () => Fingerprint.fromBigInt(value as never),
+        ]) {
+          try {
+            make();
+          } catch (error) {
+            expect(error).toBeInstanceOf(InvalidArgumentError);
+          }
+        }
+      }),
+    );
+  });
+
+  it("refuses a bad stored form with MalformedRecordError only", () => {
     for (const bad of ["", "g".repeat(32), "a".repeat(31), 5, null]) {
       expect(() => Fingerprint.fromHex(bad)).toThrow(MalformedRecordError);
+      expect(() => Fingerprint.fromJSON(bad)).toThrow(MalformedRecordError);
     }
+    fc.assert(
+      fc.property(fc.anything({ withBigInt: true }), (value) => {
+        try {
+          Fingerprint.fromJSON(value);
+        } catch (error) {
+          expect(error).toBeInstanceOf(MalformedRecordError);
+        }
+      }),
+    );
   });
 });

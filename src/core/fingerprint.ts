@@ -1,3 +1,4 @@
+import { InvalidArgumentError } from "../errors/invalid-argument-error.ts";
 import { MalformedRecordError } from "../errors/malformed-record-error.ts";
 
 const hexPattern = /^[0-9a-f]{32}$/;
@@ -21,28 +22,50 @@ export class Fingerprint {
     this.hex = hex;
   }
 
-  /** Wraps a 16-byte digest. */
+  /**
+   * Wraps a 16-byte digest the caller computed.
+   * @throws {@link InvalidArgumentError} (argument `bytes`) when `bytes` is not 16 bytes.
+   *
+   * @example
+   * ```ts
+   * const digest = createHash("sha256").update(body).digest().subarray(0, 16);
+   * const fingerprint = Fingerprint.fromBytes(digest);
+   * ```
+   */
   static fromBytes(bytes: Uint8Array): Fingerprint {
-    if (bytes.byteLength !== 16) {
-      throw new MalformedRecordError("fingerprint", `expected 16 bytes, got ${bytes.byteLength}`);
+    if (!(bytes instanceof Uint8Array) || bytes.byteLength !== 16) {
+      const got = bytes instanceof Uint8Array ? `${bytes.byteLength} bytes` : typeof bytes;
+      throw new InvalidArgumentError("bytes", `expected a Uint8Array of 16 bytes, got ${got}`);
     }
     return new Fingerprint(Buffer.from(bytes.buffer, bytes.byteOffset, 16).toString("hex"));
   }
 
   /**
-   * Wraps a 128-bit digest given as an unsigned integer (as XXH3-128 libraries return it).
-   * @throws {@link MalformedRecordError} when `value` is outside 0 to 2^128 - 1.
+   * Wraps a 128-bit digest the caller computed, given as an unsigned integer (as XXH3-128
+   * libraries return it).
+   * @throws {@link InvalidArgumentError} (argument `value`) when `value` is not a `bigint` from
+   *   0 to 2^128 - 1.
+   *
+   * @example
+   * ```ts
+   * Fingerprint.fromBigInt(xxh128(bytes)).hex; // 32 hex digits
+   * ```
    */
   static fromBigInt(value: bigint): Fingerprint {
-    if (value < 0n || value >> 128n !== 0n) {
-      throw new MalformedRecordError("fingerprint", "expected an unsigned 128-bit integer");
+    if (typeof value !== "bigint" || value < 0n || value >> 128n !== 0n) {
+      throw new InvalidArgumentError("value", "expected an unsigned 128-bit integer (a bigint)");
     }
     return new Fingerprint(value.toString(16).padStart(32, "0"));
   }
 
   /**
-   * Parses 32 hexadecimal digits.
-   * @throws {@link MalformedRecordError} when `hex` is not 32 hex digits.
+   * Parses 32 hexadecimal digits, the stored form (either case).
+   * @throws {@link MalformedRecordError} (path `fingerprint`) when `hex` is not 32 hex digits.
+   *
+   * @example
+   * ```ts
+   * Fingerprint.fromHex("9a1f".repeat(8)).hex; // "9a1f9a1f…"
+   * ```
    */
   static fromHex(hex: unknown): Fingerprint {
     if (typeof hex !== "string" || !hexPattern.test(hex.toLowerCase())) {
@@ -51,7 +74,10 @@ export class Fingerprint {
     return new Fingerprint(hex.toLowerCase());
   }
 
-  /** Parses the JSON form, the hex string. */
+  /**
+   * Parses the JSON form, the hex string.
+   * @throws {@link MalformedRecordError} (path `fingerprint`) when it is not 32 hex digits.
+   */
   static fromJSON(json: unknown): Fingerprint {
     return Fingerprint.fromHex(json);
   }

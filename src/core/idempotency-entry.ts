@@ -1,4 +1,5 @@
 import { EntryStateError } from "../errors/entry-state-error.ts";
+import { InvalidArgumentError } from "../errors/invalid-argument-error.ts";
 import { MalformedRecordError } from "../errors/malformed-record-error.ts";
 import { CachedResponse, type CachedResponseJson } from "./cached-response.ts";
 import { Fingerprint } from "./fingerprint.ts";
@@ -60,10 +61,14 @@ export class ProcessingEntry {
     this.leaseTtlMs = leaseTtlMs;
   }
 
-  /** Moves the entry to the completed state, holding the response to replay. */
+  /**
+   * Moves the entry to the completed state, holding the response to replay.
+   * @throws {@link InvalidArgumentError} (argument `response`) when `response` is not a
+   *   {@link CachedResponse} (possible only from JavaScript or through a cast).
+   */
   complete(response: CachedResponse): CompletedEntry {
     if (!(response instanceof CachedResponse)) {
-      throw new MalformedRecordError("response", "expected a CachedResponse");
+      throw new InvalidArgumentError("response", "expected a CachedResponse");
     }
     return new CompletedEntry(this.fingerprint, response);
   }
@@ -133,7 +138,8 @@ export type IdempotencyEntry<S extends EntryState = EntryState> = S extends Proc
 export interface IdempotencyEntryFactory {
   /**
    * A new processing entry for a request, claimed for `ttlMs` (the lease).
-   * @throws {@link InvalidArgumentError} when `ttlMs` is out of range.
+   * @throws {@link InvalidArgumentError} when `fingerprint` is not a {@link Fingerprint}
+   *   (argument `fingerprint`) or `ttlMs` is out of range (argument `ttlMs`).
    */
   new: (fingerprint: Fingerprint, options: TtlOptions) => IdempotencyEntry<Processing>;
   /**
@@ -155,7 +161,7 @@ export interface IdempotencyEntryFactory {
 export const IdempotencyEntry: IdempotencyEntryFactory = {
   new(fingerprint: Fingerprint, options: TtlOptions): ProcessingEntry {
     if (!(fingerprint instanceof Fingerprint)) {
-      throw new MalformedRecordError("fingerprint", "expected a Fingerprint");
+      throw new InvalidArgumentError("fingerprint", "expected a Fingerprint");
     }
     return new ProcessingEntry(fingerprint, validateTtlMs(options.ttlMs));
   },

@@ -336,6 +336,30 @@ describe("MemoryStore at capacity", () => {
     await store.close();
   });
 
+  it("keeps a copy of a body that is a view into a larger buffer, so it pins no more", async () => {
+    const { store } = clockedStore();
+    const pooled = Buffer.concat([Buffer.from("small "), Buffer.from("body")]);
+    expect(pooled.buffer.byteLength).toBeGreaterThan(pooled.byteLength); // Node's 8 KiB pool
+    const own = new Uint8Array([1, 2, 3]);
+    for (const [name, body] of [
+      ["pooled", pooled],
+      ["own", own],
+    ] as const) {
+      const key = IdempotencyKey.parse(name);
+      const response = new CachedResponse({ status: 200, headers: [["x-a", "1"]], body });
+      await completeKey(store, key, response);
+      const stored = await store.get(key);
+      if (stored?.entry.state !== "completed") throw new Error("expected completed");
+      const kept = stored.entry.response.body;
+      expect(Buffer.from(kept).equals(Buffer.from(body))).toBe(true);
+      expect(kept.buffer.byteLength).toBe(body.byteLength);
+      expect(stored.entry.response.headers).toEqual([["x-a", "1"]]);
+      // A body that owns its buffer is kept as given, without a copy.
+      expect(kept === body).toBe(name === "own");
+    }
+    await store.close();
+  });
+
   it("counts bytes as documented", () => {
     const claim = entry();
     expect(recordBytes("abc", claim)).toBe(320 + 6);

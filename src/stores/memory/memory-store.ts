@@ -1,9 +1,11 @@
+import { CachedResponse } from "../../core/cached-response.ts";
 import { systemClock, type Clock } from "../../core/clock.ts";
 import { fencedOutcome, type FencedOutcome, type LeaseOutcome } from "../../core/fenced-outcome.ts";
 import { FencingToken } from "../../core/fencing-token.ts";
 import {
   assertCompleted,
   assertProcessing,
+  CompletedEntry,
   type Completed,
   type IdempotencyEntry,
   type Processing,
@@ -74,6 +76,17 @@ function validateLimit(value: unknown, argument: string, min: number): number {
     );
   }
   return value;
+}
+
+/**
+ * `entry`, or a copy whose body owns exactly its bytes. A small Node.js Buffer is a view into a
+ * shared 8 KiB pool: kept as is, it would pin the whole pool while counting only its own bytes.
+ */
+function withOwnBody(entry: CompletedEntry): CompletedEntry {
+  const { status, headers, body } = entry.response;
+  if (body.byteOffset === 0 && body.byteLength === body.buffer.byteLength) return entry;
+  const response = new CachedResponse({ status, headers, body: new Uint8Array(body) });
+  return new CompletedEntry(entry.fingerprint, response);
 }
 
 function validateKey(key: unknown): string {
@@ -221,7 +234,7 @@ export class MemoryStore implements IdempotencyStore, AsyncDisposable {
     }
     this.#bytes += bytes - record.bytes;
     record.bytes = bytes;
-    record.entry = entry;
+    record.entry = withOwnBody(entry);
     record.expiresAt = now + ttlMs;
     this.#expiries.update(record);
     return fencedOutcome.applied;

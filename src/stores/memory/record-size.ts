@@ -36,8 +36,9 @@ export const maxClaimBytes: number = recordOverheadBytes + bytesPerCodeUnit * ma
  * {@link headerOverheadBytes} and 2 bytes per code unit of its name and value.
  *
  * An approximation of what the JavaScript heap holds for the record, not a measurement: the
- * process also needs the garbage collector's headroom. A body that is a view into a larger
- * buffer counts as its view.
+ * process also needs the garbage collector's headroom. The store copies a body that is a view
+ * into a larger buffer (a small Node.js Buffer shares an 8 KiB pool), so `byteLength` is what
+ * the body holds.
  *
  * @example
  * ```ts
