@@ -30,11 +30,19 @@ export const tokenRetentionMs = 60_000;
 // t = tombstone: released or purged, keeping the last token), exp (logical expiry, server ms),
 // fp (fingerprint hex), tok (fencing token, decimal), lease (lease ms), st (status), h
 // (headers JSON), b (raw body). The key's TTL runs tokenRetentionMs past exp.
-// classify() returns 'live', 'free' (absent, expired or tombstone) or an error code.
+// classify() returns 'live', 'free' (absent, expired or tombstone) or an error code; a record
+// without a valid token is corrupt whatever its state, as its token orders the next claim's.
 const prelude = `
-local function classify(key, version, stored, state, expires, now)
+local function validToken(token)
+  if type(token) ~= 'string' or #token > 16 then return false end
+  if token ~= '0' and not string.match(token, '^[1-9]%d*$') then return false end
+  -- Lua numbers are doubles: beyond 2^53 the next token could not be computed exactly.
+  return tonumber(token) <= ${Number.MAX_SAFE_INTEGER}
+end
+local function classify(key, version, stored, state, token, expires, now)
   if state == 'p' or state == 'c' or state == 't' then
     if stored ~= version then return ${scriptCodes.unknownVersion} end
+    if not validToken(token) then return ${scriptCodes.corrupt} end
     if state == 't' then return 'free' end
     local expiry = tonumber(expires)
     if expiry == nil then return ${scriptCodes.corrupt} end
@@ -73,7 +81,7 @@ export const claimScript: Script = script(
 local time = redis.call('TIME')
 local now = nowMs(time)
 local record = redis.call('HMGET', KEYS[1], 'v', 's', 'fp', 'tok', 'lease', 'st', 'h', 'b', 'exp')
-local class = classify(KEYS[1], ARGV[3], record[1], record[2], record[9], now)
+local class = classify(KEYS[1], ARGV[3], record[1], record[2], record[4], record[9], now)
 if type(class) == 'number' then return {class} end
 if class == 'live' then
   return {0, record[2], record[3], record[4], record[5], record[6], record[7], record[8], record[9]}
@@ -95,7 +103,7 @@ export const completeScript: Script = script(
   `
 local now = nowMs(redis.call('TIME'))
 local record = redis.call('HMGET', KEYS[1], 'v', 's', 'tok', 'fp', 'exp')
-local class = classify(KEYS[1], ARGV[7], record[1], record[2], record[5], now)
+local class = classify(KEYS[1], ARGV[7], record[1], record[2], record[3], record[5], now)
 if type(class) == 'number' then return class end
 if class == 'free' then return ${scriptCodes.keyExpired} end
 if record[3] ~= ARGV[1] then return ${scriptCodes.fencingMismatch} end
@@ -114,7 +122,7 @@ export const touchScript: Script = script(
   `
 local now = nowMs(redis.call('TIME'))
 local record = redis.call('HMGET', KEYS[1], 'v', 's', 'tok', 'exp')
-local class = classify(KEYS[1], ARGV[3], record[1], record[2], record[4], now)
+local class = classify(KEYS[1], ARGV[3], record[1], record[2], record[3], record[4], now)
 if type(class) == 'number' then return class end
 if class == 'free' then return ${scriptCodes.keyExpired} end
 if record[2] ~= 'p' or record[3] ~= ARGV[1] then return ${scriptCodes.fencingMismatch} end
@@ -138,7 +146,7 @@ export const removeScript: Script = script(
   `${tombstone}
 local now = nowMs(redis.call('TIME'))
 local record = redis.call('HMGET', KEYS[1], 'v', 's', 'tok', 'lease', 'exp')
-local class = classify(KEYS[1], ARGV[2], record[1], record[2], record[5], now)
+local class = classify(KEYS[1], ARGV[2], record[1], record[2], record[3], record[5], now)
 if type(class) == 'number' then return class end
 if class == 'free' then return ${scriptCodes.keyExpired} end
 if record[2] ~= 'p' or record[3] ~= ARGV[1] then return ${scriptCodes.fencingMismatch} end
@@ -153,7 +161,7 @@ export const getScript: Script = script(
   `
 local now = nowMs(redis.call('TIME'))
 local record = redis.call('HMGET', KEYS[1], 'v', 's', 'fp', 'tok', 'lease', 'st', 'h', 'b', 'exp')
-local class = classify(KEYS[1], ARGV[1], record[1], record[2], record[9], now)
+local class = classify(KEYS[1], ARGV[1], record[1], record[2], record[4], record[9], now)
 if type(class) == 'number' then return {class} end
 if class == 'free' then return {${scriptCodes.keyExpired}} end
 return {0, record[2], record[3], record[4], record[5], record[6], record[7], record[8], record[9]}
@@ -176,7 +184,7 @@ if kind ~= 'hash' then
 end
 local now = nowMs(redis.call('TIME'))
 local record = redis.call('HMGET', KEYS[1], 'v', 's', 'tok', 'lease', 'exp')
-local class = classify(KEYS[1], ARGV[1], record[1], record[2], record[5], now)
+local class = classify(KEYS[1], ARGV[1], record[1], record[2], record[3], record[5], now)
 if class == 'free' then
   -- An expired entry still holds its body: keep only its token.
   if record[2] == 'p' or record[2] == 'c' then tombstone(KEYS[1], ARGV[1], record[3], record[4]) end
