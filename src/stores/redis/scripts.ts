@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { maxTtlMs } from "../../core/ttl.ts";
 
 /** A Lua script and its SHA-1, for EVALSHA with an EVAL fallback. */
 export interface Script {
@@ -132,11 +133,18 @@ return ${scriptCodes.applied}
 `,
 );
 
+// A script that fails half-way keeps what it wrote, so nothing after the DEL may fail: the
+// token is a valid one, and a lease that is not a timer's whole milliseconds (a corrupt record)
+// falls back to the retention.
 const tombstone = `
 local function tombstone(key, version, token, lease)
+  local ttl = tonumber(lease)
+  if ttl == nil or ttl ~= math.floor(ttl) or ttl < ${tokenRetentionMs} or ttl > ${maxTtlMs} then
+    ttl = ${tokenRetentionMs}
+  end
   redis.call('DEL', key)
   redis.call('HSET', key, 'v', version, 's', 't', 'tok', token)
-  redis.call('PEXPIRE', key, math.max(tonumber(lease) or 0, ${tokenRetentionMs}))
+  redis.call('PEXPIRE', key, string.format('%.0f', ttl))
 end
 `;
 
@@ -171,7 +179,8 @@ return {0, record[2], record[3], record[4], record[5], record[6], record[7], rec
 
 /**
  * KEYS[1] record; ARGV version. Deletes whatever is there, corrupt records included, keeping a
- * tombstone with the last token when there is one. Returns 1 when a live entry was deleted.
+ * tombstone with the last token whenever the record (of this layout version) has a valid one,
+ * so the next claim's token stays above it. Returns 1 when a live or corrupt record was deleted.
  */
 export const purgeScript: Script = script(
   "purge",
@@ -185,16 +194,15 @@ end
 local now = nowMs(redis.call('TIME'))
 local record = redis.call('HMGET', KEYS[1], 'v', 's', 'tok', 'lease', 'exp')
 local class = classify(KEYS[1], ARGV[1], record[1], record[2], record[3], record[5], now)
-if class == 'free' then
-  -- An expired entry still holds its body: keep only its token.
-  if record[2] == 'p' or record[2] == 'c' then tombstone(KEYS[1], ARGV[1], record[3], record[4]) end
-  return 0
-end
-if class == 'live' then
+-- A tombstone holds nothing but the token already.
+if class == 'free' and record[2] == 't' then return 0 end
+-- A record of another version is never interpreted, its token included.
+if record[1] == ARGV[1] and validToken(record[3]) then
   tombstone(KEYS[1], ARGV[1], record[3], record[4])
-  return 1
+else
+  redis.call('DEL', KEYS[1])
 end
-redis.call('DEL', KEYS[1])
+if class == 'free' then return 0 end
 return 1
 `,
 );

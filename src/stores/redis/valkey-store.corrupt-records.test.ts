@@ -8,13 +8,17 @@ import { Fingerprint } from "../../core/fingerprint.ts";
 import { IdempotencyEntry } from "../../core/idempotency-entry.ts";
 import { IdempotencyKey } from "../../core/idempotency-key.ts";
 import { MalformedRecordError } from "../../errors/malformed-record-error.ts";
+import { StoreError } from "../../errors/store-error.ts";
 import { connect, type ConnectedClient } from "../../../test/servers/clients.ts";
 import { startServer, type ServerProcess } from "../../../test/servers/redis-server.ts";
+import { tokenRetentionMs } from "./scripts.ts";
 import { ValkeyStore } from "./valkey-store.ts";
 
 const fingerprint = Fingerprint.fromHex("56".repeat(16));
 const entry = () => IdempotencyEntry.new(fingerprint, { ttlMs: 60_000 });
 const future = () => String(Date.now() + 60_000);
+/** A token ahead of the server clock, so the next claim's token shows whether it was kept. */
+const ahead = 8_300_000_000_000_000n;
 
 const completed = (fields: Record<string, string> = {}) => ({
   v: "1",
@@ -124,4 +128,92 @@ describe("ValkeyStore with corrupt records", () => {
       expect(await caught(store.tryInsert(key, entry()))).toBeInstanceOf(MalformedRecordError);
     },
   );
+
+  /** The record after a purge or a release: absent, or a tombstone and nothing else. */
+  async function leftOver(): Promise<Record<string, string> | undefined> {
+    if ((await raw.exists(recordKey)) === 0) return undefined;
+    expect(await raw.pttl(recordKey)).toBeGreaterThan(0);
+    return raw.hgetall(recordKey);
+  }
+
+  async function nextToken(): Promise<bigint> {
+    const claim = await store.tryInsert(key, entry());
+    if (claim.kind !== "claimed") throw new Error(`expected a claim, got ${claim.kind}`);
+    return claim.fencingToken.value;
+  }
+
+  it.each(badTokens)(
+    "purges a live record whose token is %s completely, leaving no tombstone",
+    async (_, token) => {
+      await write(completed({ ...(token === undefined ? {} : { tok: token }) }));
+      expect(await store.purge(key)).toBe(true);
+      expect(await leftOver()).toBeUndefined();
+      expect(await nextToken()).toBeLessThan(ahead);
+    },
+  );
+
+  const keepsToken: readonly [string, Record<string, string>][] = [
+    ["a completed record without expiry", completed({ tok: String(ahead), exp: "" })],
+    ["a completed record with a bad status", completed({ tok: String(ahead), st: "20x" })],
+    ["a record without state", { v: "1", tok: String(ahead), exp: future() }],
+    [
+      "a processing record with a lease no timer holds",
+      { v: "1", s: "p", fp: fingerprint.hex, tok: String(ahead), lease: "1e300", exp: future() },
+    ],
+    [
+      "a processing record with a lease beyond any expiry",
+      { v: "1", s: "p", fp: fingerprint.hex, tok: String(ahead), lease: "inf", exp: future() },
+    ],
+  ];
+
+  it.each(keepsToken)(
+    "purges %s completely, keeping its token in a tombstone",
+    async (_, fields) => {
+      await write(fields);
+      expect(await store.purge(key)).toBe(true);
+      expect(await leftOver()).toEqual({ v: "1", s: "t", tok: String(ahead) });
+      expect(await raw.pttl(recordKey)).toBeLessThanOrEqual(tokenRetentionMs);
+      expect(await nextToken()).toBe(ahead + 1n);
+    },
+  );
+
+  it("releases a claim whose lease field is corrupt without failing half-way", async () => {
+    await write({
+      v: "1",
+      s: "p",
+      fp: fingerprint.hex,
+      tok: String(ahead),
+      lease: "1e300",
+      exp: future(),
+    });
+    expect((await store.remove(key, FencingToken.from(ahead))).kind).toBe("applied");
+    expect(await leftOver()).toEqual({ v: "1", s: "t", tok: String(ahead) });
+    expect(await nextToken()).toBe(ahead + 1n);
+  });
+
+  it("purges a record of another version without reading its token", async () => {
+    await write(completed({ v: "9", tok: String(ahead) }));
+    expect(await store.purge(key)).toBe(true);
+    expect(await leftOver()).toBeUndefined();
+    expect(await nextToken()).toBeLessThan(ahead);
+  });
+
+  it("never reports a purge as failed after changing the record", async () => {
+    // Every shape a corrupt hash can take: purge either succeeds or leaves the record as it was.
+    const shapes: Record<string, string>[] = [
+      ...badTokens.map(([, token]) => completed(token === undefined ? {} : { tok: token })),
+      ...keepsToken.map(([, fields]) => fields),
+      { v: "1", s: "t", tok: "abc" },
+      { v: "1", s: "c", tok: "5", lease: "-1", exp: "x" },
+      { junk: "1" },
+    ];
+    for (const fields of shapes) {
+      await write(fields);
+      const error = await caught(store.purge(key));
+      if (error instanceof StoreError) {
+        expect(await raw.hgetall(recordKey), JSON.stringify(fields)).toEqual(fields);
+      }
+      expect(error, JSON.stringify(fields)).toBeUndefined();
+    }
+  });
 });
