@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { maxTtlMs } from "../../core/ttl.ts";
 
 /** A Lua script and its SHA-1, for EVALSHA with an EVAL fallback. */
 export interface Script {
@@ -30,11 +31,19 @@ export const tokenRetentionMs = 60_000;
 // t = tombstone: released or purged, keeping the last token), exp (logical expiry, server ms),
 // fp (fingerprint hex), tok (fencing token, decimal), lease (lease ms), st (status), h
 // (headers JSON), b (raw body). The key's TTL runs tokenRetentionMs past exp.
-// classify() returns 'live', 'free' (absent, expired or tombstone) or an error code.
+// classify() returns 'live', 'free' (absent, expired or tombstone) or an error code; a record
+// without a valid token is corrupt whatever its state, as its token orders the next claim's.
 const prelude = `
-local function classify(key, version, stored, state, expires, now)
+local function validToken(token)
+  if type(token) ~= 'string' or #token > 16 then return false end
+  if token ~= '0' and not string.match(token, '^[1-9]%d*$') then return false end
+  -- Lua numbers are doubles: beyond 2^53 the next token could not be computed exactly.
+  return tonumber(token) <= ${Number.MAX_SAFE_INTEGER}
+end
+local function classify(key, version, stored, state, token, expires, now)
   if state == 'p' or state == 'c' or state == 't' then
     if stored ~= version then return ${scriptCodes.unknownVersion} end
+    if not validToken(token) then return ${scriptCodes.corrupt} end
     if state == 't' then return 'free' end
     local expiry = tonumber(expires)
     if expiry == nil then return ${scriptCodes.corrupt} end
@@ -73,7 +82,7 @@ export const claimScript: Script = script(
 local time = redis.call('TIME')
 local now = nowMs(time)
 local record = redis.call('HMGET', KEYS[1], 'v', 's', 'fp', 'tok', 'lease', 'st', 'h', 'b', 'exp')
-local class = classify(KEYS[1], ARGV[3], record[1], record[2], record[9], now)
+local class = classify(KEYS[1], ARGV[3], record[1], record[2], record[4], record[9], now)
 if type(class) == 'number' then return {class} end
 if class == 'live' then
   return {0, record[2], record[3], record[4], record[5], record[6], record[7], record[8], record[9]}
@@ -95,7 +104,7 @@ export const completeScript: Script = script(
   `
 local now = nowMs(redis.call('TIME'))
 local record = redis.call('HMGET', KEYS[1], 'v', 's', 'tok', 'fp', 'exp')
-local class = classify(KEYS[1], ARGV[7], record[1], record[2], record[5], now)
+local class = classify(KEYS[1], ARGV[7], record[1], record[2], record[3], record[5], now)
 if type(class) == 'number' then return class end
 if class == 'free' then return ${scriptCodes.keyExpired} end
 if record[3] ~= ARGV[1] then return ${scriptCodes.fencingMismatch} end
@@ -114,7 +123,7 @@ export const touchScript: Script = script(
   `
 local now = nowMs(redis.call('TIME'))
 local record = redis.call('HMGET', KEYS[1], 'v', 's', 'tok', 'exp')
-local class = classify(KEYS[1], ARGV[3], record[1], record[2], record[4], now)
+local class = classify(KEYS[1], ARGV[3], record[1], record[2], record[3], record[4], now)
 if type(class) == 'number' then return class end
 if class == 'free' then return ${scriptCodes.keyExpired} end
 if record[2] ~= 'p' or record[3] ~= ARGV[1] then return ${scriptCodes.fencingMismatch} end
@@ -124,11 +133,18 @@ return ${scriptCodes.applied}
 `,
 );
 
+// A script that fails half-way keeps what it wrote, so nothing after the DEL may fail: the
+// token is a valid one, and a lease that is not a timer's whole milliseconds (a corrupt record)
+// falls back to the retention.
 const tombstone = `
 local function tombstone(key, version, token, lease)
+  local ttl = tonumber(lease)
+  if ttl == nil or ttl ~= math.floor(ttl) or ttl < ${tokenRetentionMs} or ttl > ${maxTtlMs} then
+    ttl = ${tokenRetentionMs}
+  end
   redis.call('DEL', key)
   redis.call('HSET', key, 'v', version, 's', 't', 'tok', token)
-  redis.call('PEXPIRE', key, math.max(tonumber(lease) or 0, ${tokenRetentionMs}))
+  redis.call('PEXPIRE', key, string.format('%.0f', ttl))
 end
 `;
 
@@ -138,7 +154,7 @@ export const removeScript: Script = script(
   `${tombstone}
 local now = nowMs(redis.call('TIME'))
 local record = redis.call('HMGET', KEYS[1], 'v', 's', 'tok', 'lease', 'exp')
-local class = classify(KEYS[1], ARGV[2], record[1], record[2], record[5], now)
+local class = classify(KEYS[1], ARGV[2], record[1], record[2], record[3], record[5], now)
 if type(class) == 'number' then return class end
 if class == 'free' then return ${scriptCodes.keyExpired} end
 if record[2] ~= 'p' or record[3] ~= ARGV[1] then return ${scriptCodes.fencingMismatch} end
@@ -153,7 +169,7 @@ export const getScript: Script = script(
   `
 local now = nowMs(redis.call('TIME'))
 local record = redis.call('HMGET', KEYS[1], 'v', 's', 'fp', 'tok', 'lease', 'st', 'h', 'b', 'exp')
-local class = classify(KEYS[1], ARGV[1], record[1], record[2], record[9], now)
+local class = classify(KEYS[1], ARGV[1], record[1], record[2], record[4], record[9], now)
 if type(class) == 'number' then return {class} end
 if class == 'free' then return {${scriptCodes.keyExpired}} end
 return {0, record[2], record[3], record[4], record[5], record[6], record[7], record[8], record[9]}
@@ -163,7 +179,8 @@ return {0, record[2], record[3], record[4], record[5], record[6], record[7], rec
 
 /**
  * KEYS[1] record; ARGV version. Deletes whatever is there, corrupt records included, keeping a
- * tombstone with the last token when there is one. Returns 1 when a live entry was deleted.
+ * tombstone with the last token whenever the record (of this layout version) has a valid one,
+ * so the next claim's token stays above it. Returns 1 when a live or corrupt record was deleted.
  */
 export const purgeScript: Script = script(
   "purge",
@@ -176,17 +193,16 @@ if kind ~= 'hash' then
 end
 local now = nowMs(redis.call('TIME'))
 local record = redis.call('HMGET', KEYS[1], 'v', 's', 'tok', 'lease', 'exp')
-local class = classify(KEYS[1], ARGV[1], record[1], record[2], record[5], now)
-if class == 'free' then
-  -- An expired entry still holds its body: keep only its token.
-  if record[2] == 'p' or record[2] == 'c' then tombstone(KEYS[1], ARGV[1], record[3], record[4]) end
-  return 0
-end
-if class == 'live' then
+local class = classify(KEYS[1], ARGV[1], record[1], record[2], record[3], record[5], now)
+-- A tombstone holds nothing but the token already.
+if class == 'free' and record[2] == 't' then return 0 end
+-- A record of another version is never interpreted, its token included.
+if record[1] == ARGV[1] and validToken(record[3]) then
   tombstone(KEYS[1], ARGV[1], record[3], record[4])
-  return 1
+else
+  redis.call('DEL', KEYS[1])
 end
-redis.call('DEL', KEYS[1])
+if class == 'free' then return 0 end
 return 1
 `,
 );

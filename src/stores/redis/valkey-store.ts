@@ -110,6 +110,14 @@ function integer(value: unknown, field: string): number {
   return parsed;
 }
 
+/** A record's token: decimal digits below 2^53, as the scripts write and check it. */
+function checkToken(value: unknown): void {
+  const digits = text(value, "tok");
+  if (!/^(0|[1-9][0-9]{0,15})$/.test(digits) || !Number.isSafeInteger(Number(digits))) {
+    throw new MalformedRecordError("tok", "expected a decimal integer below 2^53");
+  }
+}
+
 function errorForCode(code: number, key: string): MalformedRecordError {
   return code === scriptCodes.unknownVersion
     ? new MalformedRecordError("v", `record ${key} has an unknown layout version`)
@@ -124,6 +132,8 @@ function decodeLive(reply: readonly unknown[], key: string): StoredEntry {
   try {
     const state = text(reply[1], "s");
     const fingerprint = Fingerprint.fromHex(text(reply[2], "fp"));
+    // The scripts refuse a record without a valid token already; this guards a changed script.
+    checkToken(reply[3]);
     const expiresAt = integer(reply[8], "expiresAt");
     if (state === "p") {
       const lease = integer(reply[4], "lease");
