@@ -32,6 +32,7 @@ export async function storeFromEnvironment(): Promise<IdempotencyStore> {
   const client = new Redis(url, {
     lazyConnect: true,
     enableOfflineQueue: false,
+    autoResendUnfulfilledCommands: false,
     maxRetriesPerRequest: 1,
     connectTimeout: 2000,
   });

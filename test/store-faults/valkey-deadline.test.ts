@@ -74,6 +74,7 @@ const clientBuilders: Record<string, (url: string) => Promise<BuiltClient>> = {
 const readmeIoOptions = {
   lazyConnect: true,
   enableOfflineQueue: false,
+  autoResendUnfulfilledCommands: false, // a write cut off by a disconnect is not sent again
   maxRetriesPerRequest: 1,
   connectTimeout: 2000,
 };
