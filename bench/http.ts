@@ -17,7 +17,7 @@ import { idempotency as expressIdempotency } from "../src/http/express/index.ts"
 import { idempotency as fastifyIdempotency } from "../src/http/fastify/index.ts";
 import { idempotency as honoIdempotency } from "../src/http/hono/index.ts";
 import { MemoryStore } from "../src/stores/memory/index.ts";
-import { ValkeyStore } from "../src/stores/redis/index.ts";
+import { ValkeyStore } from "../src/stores/valkey/index.ts";
 import { listenRequestListener, serveFetch, type StartedServer } from "../test/servers/listen.ts";
 import { startServer } from "../test/servers/redis-server.ts";
 import { describeEnvironment, formatCount, median } from "./environment.ts";

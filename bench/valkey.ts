@@ -15,11 +15,11 @@ import {
   IdempotencyEntry,
   IdempotencyKey,
 } from "../src/index.ts";
-import { ValkeyStore } from "../src/stores/redis/index.ts";
+import { ValkeyStore } from "../src/stores/valkey/index.ts";
 import {
   toValkeyConnection,
   type ValkeyConnection,
-} from "../src/stores/redis/valkey-connection.ts";
+} from "../src/stores/valkey/valkey-connection.ts";
 import { startServer } from "../test/servers/redis-server.ts";
 import { describeEnvironment, formatCount, median } from "./environment.ts";
 

@@ -26,7 +26,7 @@ export async function storeFromEnvironment(): Promise<IdempotencyStore> {
   if (url === undefined) return new MemoryStore();
   const [{ Redis }, { ValkeyStore }] = await Promise.all([
     import("ioredis"),
-    import("../src/stores/redis/index.ts"),
+    import("../src/stores/valkey/index.ts"),
   ]);
   // As the README recommends: fail fast while disconnected, log client errors.
   const client = new Redis(url, {

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Redis } from "ioredis";
 import { IdempotencyKey } from "../../src/core/idempotency-key.ts";
 import { Idempotency } from "../../src/execution/idempotency.ts";
-import { ValkeyStore } from "../../src/stores/redis/valkey-store.ts";
+import { ValkeyStore } from "../../src/stores/valkey/valkey-store.ts";
 import { startServer, type ServerProcess } from "../servers/redis-server.ts";
 import { report, ScenarioWorkload, scenarioTimeoutMs, workloadMs } from "./scenario-report.ts";
 import { faultKinds, startTcpProxy, type TcpProxy } from "./tcp-proxy.ts";

@@ -5,7 +5,7 @@ import { Redis } from "ioredis";
 import { IdempotencyKey } from "../../src/core/idempotency-key.ts";
 import { ClaimLostError } from "../../src/errors/claim-lost-error.ts";
 import { Idempotency } from "../../src/execution/idempotency.ts";
-import { ValkeyStore } from "../../src/stores/redis/valkey-store.ts";
+import { ValkeyStore } from "../../src/stores/valkey/valkey-store.ts";
 
 const [port, key, mode, lease, log] = process.argv.slice(2) as [
   string,

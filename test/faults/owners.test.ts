@@ -8,7 +8,7 @@ import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { IdempotencyKey } from "../../src/core/idempotency-key.ts";
 import { Idempotency } from "../../src/execution/idempotency.ts";
-import { ValkeyStore } from "../../src/stores/redis/valkey-store.ts";
+import { ValkeyStore } from "../../src/stores/valkey/valkey-store.ts";
 import { startServer, type ServerProcess } from "../servers/redis-server.ts";
 import { report } from "./scenario-report.ts";
 import { delay } from "../../src/utils/delay.ts";

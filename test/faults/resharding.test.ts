@@ -5,7 +5,7 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { IdempotencyKey } from "../../src/core/idempotency-key.ts";
 import { Idempotency } from "../../src/execution/idempotency.ts";
-import { ValkeyStore } from "../../src/stores/redis/valkey-store.ts";
+import { ValkeyStore } from "../../src/stores/valkey/valkey-store.ts";
 import { clusterFamilies, connectCluster, type ConnectedClient } from "../servers/clients.ts";
 import { startCluster, type ClusterProcess } from "../servers/redis-server.ts";
 import { report, ScenarioWorkload, scenarioTimeoutMs, workloadMs } from "./scenario-report.ts";

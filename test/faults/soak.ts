@@ -13,7 +13,7 @@ if (!Number.isFinite(minutes) || minutes <= 0 || minutes > 24 * 60) {
   throw new Error("--minutes must be a number from 0 to 1440");
 }
 const reportFile = join(mkdtempSync(join(tmpdir(), "idempotent-soak-")), "report.jsonl");
-const result = spawnSync("npx", ["vitest", "run", "test/faults", "test/store-faults"], {
+const result = spawnSync("npx", ["vitest", "run", "test/faults"], {
   stdio: "inherit",
   env: {
     ...process.env,

@@ -3,7 +3,7 @@
 // Through every adapter, with a client as the README recommends and with a bare one.
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ValkeyStore } from "../../src/stores/redis/valkey-store.ts";
+import { ValkeyStore } from "../../src/stores/valkey/valkey-store.ts";
 import { startServer, type ServerProcess } from "../servers/redis-server.ts";
 import { delay } from "../../src/utils/delay.ts";
 import { createRoutes, expectProblem } from "./http-behaviour-suite.ts";

@@ -2,7 +2,7 @@
 import { Cluster as IoredisCluster, Redis as Ioredis } from "ioredis";
 import { Cluster as IovalkeyCluster, Redis as Iovalkey } from "iovalkey";
 import { createClient, createCluster } from "redis";
-import type { ValkeyClient } from "../../src/stores/redis/valkey-connection.ts";
+import type { ValkeyClient } from "../../src/stores/valkey/valkey-connection.ts";
 
 export const clientFamilies = ["ioredis", "iovalkey", "node-redis"] as const;
 export type ClientFamily = (typeof clientFamilies)[number];

@@ -1,5 +1,5 @@
 // A ValkeyStore on a redis-server of its own, for suites that run against every store.
-import { ValkeyStore } from "../../src/stores/redis/valkey-store.ts";
+import { ValkeyStore } from "../../src/stores/valkey/valkey-store.ts";
 import { connect, type ConnectedClient } from "./clients.ts";
 import { startServer, type ServerProcess } from "./redis-server.ts";
 

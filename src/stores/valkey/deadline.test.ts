@@ -90,7 +90,7 @@ describe("withDeadline", () => {
         "tsx",
         "--input-type=module",
         "-e",
-        `import { withDeadline } from "./src/stores/redis/deadline.ts";
+        `import { withDeadline } from "./src/stores/valkey/deadline.ts";
          void withDeadline(60_000, () => new Promise(() => {}), () => new Error("t")).catch(() => {});
          console.log("waiting");`,
       ],

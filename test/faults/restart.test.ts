@@ -2,10 +2,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { IdempotencyKey } from "../../src/core/idempotency-key.ts";
 import { StoreError } from "../../src/errors/store-error.ts";
 import { Idempotency } from "../../src/execution/idempotency.ts";
-import { ValkeyStore } from "../../src/stores/redis/valkey-store.ts";
+import { ValkeyStore } from "../../src/stores/valkey/valkey-store.ts";
 import { connect, type ConnectedClient } from "../servers/clients.ts";
 import { startServer, type ServerProcess } from "../servers/redis-server.ts";
-import { report } from "../faults/scenario-report.ts";
+import { report } from "./scenario-report.ts";
 import { delay } from "../../src/utils/delay.ts";
 
 // With `everysec` a killed process loses nothing either: its writes are in the operating

@@ -3,7 +3,7 @@
 import { appendFileSync } from "node:fs";
 import { Idempotency } from "../../src/execution/idempotency.ts";
 import { IdempotencyKey } from "../../src/core/idempotency-key.ts";
-import { ValkeyStore } from "../../src/stores/redis/valkey-store.ts";
+import { ValkeyStore } from "../../src/stores/valkey/valkey-store.ts";
 import { connect, type ClientFamily } from "../servers/clients.ts";
 
 const [port, family, keyCount, concurrency, startAt, log, worker] = process.argv.slice(2);

@@ -10,15 +10,15 @@ import { Fingerprint } from "../../src/core/fingerprint.ts";
 import { IdempotencyEntry } from "../../src/core/idempotency-entry.ts";
 import { IdempotencyKey } from "../../src/core/idempotency-key.ts";
 import { StoreError } from "../../src/errors/store-error.ts";
-import { checkServerConfig } from "../../src/stores/redis/check-server-config.ts";
+import { checkServerConfig } from "../../src/stores/valkey/check-server-config.ts";
 import {
   toValkeyConnection,
   type ValkeyClient,
   type ValkeyConnection,
-} from "../../src/stores/redis/valkey-connection.ts";
-import { ValkeyStore } from "../../src/stores/redis/valkey-store.ts";
+} from "../../src/stores/valkey/valkey-connection.ts";
+import { ValkeyStore } from "../../src/stores/valkey/valkey-store.ts";
 import { startServer, type ServerProcess } from "../servers/redis-server.ts";
-import { report } from "../faults/scenario-report.ts";
+import { report } from "./scenario-report.ts";
 import { delay } from "../../src/utils/delay.ts";
 
 const fingerprint = Fingerprint.fromHex("34".repeat(16));
