@@ -4,21 +4,39 @@ import { pathToFileURL } from "node:url";
 import express, { type ErrorRequestHandler, type Express, type RequestHandler } from "express";
 import type { IdempotencyStore } from "../src/index.ts";
 import { idempotency } from "../src/http/express/index.ts";
-import { orderService, problems, problemType, storeFromEnvironment } from "./order-service.ts";
+import {
+  orderService,
+  problem,
+  problems,
+  problemType,
+  storeFromEnvironment,
+} from "./order-service.ts";
 
 // Every order request needs an API key: it is who the caller is, and so the scope of its keys.
 const requireApiKey: RequestHandler = (request, response, next) => {
-  if (request.header("x-api-key") !== undefined) next();
+  if (request.header("x-api-key")) next();
   else response.status(401).type(problemType).json(problems.unauthorized);
 };
 
-// Problems instead of Express's HTML error page with a stack trace.
-const answerErrors: ErrorRequestHandler = (error: { type?: string }, _request, response, next) => {
+// Problems instead of Express's HTML error page with a stack trace. Body-parser errors carry
+// their status (400 malformed, 413 too large, 415 unsupported encoding); a 500 says nothing more.
+const answerErrors: ErrorRequestHandler = (
+  error: { status?: number; type?: string; message?: string },
+  _request,
+  response,
+  next,
+) => {
   if (response.headersSent) {
     next(error);
     return;
   }
-  const body = error.type === "entity.parse.failed" ? problems.malformedJson : problems.internal;
+  const status = error.status ?? 500;
+  const body =
+    error.type === "entity.parse.failed"
+      ? problems.malformedJson
+      : status < 500
+        ? problem(status, error.message ?? "Bad request")
+        : problems.internal;
   response.status(body.status).type(problemType).json(body);
 };
 

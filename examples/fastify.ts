@@ -13,7 +13,7 @@ import {
 
 const apiKeyOf = (headers: Record<string, string | string[] | undefined>) => {
   const value = headers["x-api-key"];
-  return typeof value === "string" ? value : undefined;
+  return typeof value === "string" && value !== "" ? value : undefined;
 };
 
 export async function createFastifyApp(store: IdempotencyStore): Promise<FastifyInstance> {
@@ -21,7 +21,8 @@ export async function createFastifyApp(store: IdempotencyStore): Promise<Fastify
   const app = Fastify();
   // Every order request needs an API key: it is who the caller is, and so the scope of its keys.
   app.addHook("onRequest", async (request, reply) => {
-    if (request.url.startsWith("/orders") && apiKeyOf(request.headers) === undefined) {
+    // The route as matched, not the raw URL: /%6frders is /orders too.
+    if (request.routeOptions.url === "/orders" && apiKeyOf(request.headers) === undefined) {
       await reply.code(401).type(problemType).send(problems.unauthorized);
     }
   });

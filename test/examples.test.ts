@@ -72,6 +72,27 @@ describe.each(Object.keys(examples))("examples/%s.ts", (name) => {
         const text = await malformed.text();
         expect(text).not.toMatch(/at .*\.(ts|js)|node_modules|<html/i);
         expect(JSON.parse(text)).toMatchObject({ status: 400 });
+
+        // The check holds for the route as matched (/%6frders is /orders) and for an empty key.
+        for (const [path, apiKey] of [
+          ["/%6frders", undefined],
+          ["/orders", ""],
+        ] as const) {
+          const refused = await fetch(`${started.url}${path}`, {
+            method: "POST",
+            headers: {
+              "content-type": "application/json",
+              ...(apiKey === undefined ? {} : { "x-api-key": apiKey }),
+            },
+            body: '{"sku":42}',
+          });
+          // A router that does not decode the path answers 404; the order never runs either way.
+          expect(apiKey === undefined ? [401, 404] : [401]).toContain(refused.status);
+        }
+        expect(
+          ((await (await fetch(`${started.url}/stats`)).json()) as { orderHandlerRuns: number })
+            .orderHandlerRuns,
+        ).toBe(1);
       } finally {
         await started.close();
       }

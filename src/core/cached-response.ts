@@ -234,7 +234,12 @@ export class CachedResponse {
 
   /** A fetch `Response` with the same status, headers and body. */
   toResponse(): Response {
-    const nullBody = this.status === 204 || this.status === 205 || this.status === 304;
+    // No body rather than an empty one: a runtime may type an empty body (text/plain).
+    const nullBody =
+      this.status === 204 ||
+      this.status === 205 ||
+      this.status === 304 ||
+      this.body.byteLength === 0;
     const headers = new Headers();
     for (const [name, value] of this.headers) headers.append(name, value);
     return new Response(nullBody ? null : this.body.slice(), { status: this.status, headers });

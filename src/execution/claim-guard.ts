@@ -71,7 +71,7 @@ export class ClaimGuard implements AsyncDisposable {
     return this.#leaseKeeper.signal;
   }
 
-  /** Whether `complete` or `release` was called. */
+  /** Whether `complete`, `release` or `abandon` was called. */
   get settled(): boolean {
     return this.#settled;
   }
@@ -80,10 +80,13 @@ export class ClaimGuard implements AsyncDisposable {
    * Stores the response for replay and returns it.
    * @throws {@link ClaimLostError} when the store rejects the completion (the claim was lost);
    *   the error carries the response.
+   * @throws {@link InvalidArgumentError} when `response` is not one a cache can hold (a status
+   *   outside 200-599, say); the claim is then still unsettled, to release.
    */
   async complete(response: ResponseInput, options: CompleteOptions = {}): Promise<CachedResponse> {
-    this.#settle("complete");
+    // Checked before settling: a response the cache cannot hold leaves the claim to release.
     const cached = CachedResponse.from(response);
+    this.#settle("complete");
     const completed = this.#init.entry.complete(cached);
     const ttl = { ttlMs: options.ttlMs ?? this.#init.retentionTtlMs };
     for (let delayMs = 20; ; delayMs = Math.min(delayMs * 2, 1000)) {
@@ -113,6 +116,22 @@ export class ClaimGuard implements AsyncDisposable {
   async release(): Promise<void> {
     this.#settle("release");
     await this.#init.store.remove(this.key, this.fencingToken);
+  }
+
+  /**
+   * Gives the claim up without completing or releasing it, when the outcome is unknown (the
+   * side effect may have run but its response was lost, say a response torn down mid-way):
+   * the lease is no longer extended, so the key stays claimed until it ends, then a retry runs.
+   *
+   * @example
+   * ```ts
+   * response.once("close", () => {
+   *   if (!response.writableFinished) guard.abandon();
+   * });
+   * ```
+   */
+  abandon(): void {
+    this.#settle("abandon");
   }
 
   /** Releases the claim unless it was completed or released. */

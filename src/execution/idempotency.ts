@@ -119,14 +119,14 @@ export class Idempotency {
     const claim = await this.claim(key, request, options);
     if (claim.kind !== "claimed") return claim;
     const { guard } = claim;
-    let result: ResponseInput;
+    let response: CachedResponse;
     try {
-      result = await sideEffect({ signal: guard.signal, guard });
+      response = CachedResponse.from(await sideEffect({ signal: guard.signal, guard }));
     } catch (error) {
       await settleFailure(guard, error, options.cacheFailure);
       throw error;
     }
-    return { kind: "executed", response: await guard.complete(result) };
+    return { kind: "executed", response: await guard.complete(response) };
   }
 
   /**
@@ -184,8 +184,11 @@ async function settleFailure(
 ): Promise<void> {
   let failure: CachedResponse | undefined;
   try {
-    const input = cacheFailure?.(error);
-    if (input !== undefined) failure = CachedResponse.from(input);
+    const input: unknown = cacheFailure?.(error);
+    if (typeof (input as { then?: unknown } | undefined)?.then === "function") {
+      throw new InvalidArgumentError("cacheFailure", "expected a response, got a promise");
+    }
+    if (input !== undefined) failure = CachedResponse.from(input as ResponseInput);
   } catch (callbackError) {
     attachCause(error, callbackError);
   }

@@ -10,7 +10,7 @@ export interface CapturedResponse {
 /**
  * Reads a fetch `Response` body up to `limit` bytes. Within the limit the body is captured and
  * a fresh Response is returned; past it, the Response streams what was read and the rest, and
- * nothing is captured (the response is served, not cached).
+ * nothing is captured (the response is served, not cached). Rejects when the body stream fails.
  *
  * @example
  * ```ts
@@ -58,11 +58,16 @@ export async function captureResponse(
     }
   }
   const body = concat(chunks, size);
-  const nullBody = response.status === 204 || response.status === 205 || response.status === 304;
+  const nullBody =
+    response.status === 204 || response.status === 205 || response.status === 304 || size === 0;
+  // The body is whole now: the framing headers of the streamed original no longer apply.
+  const sent = new Headers(response.headers);
+  sent.delete("transfer-encoding");
+  sent.delete("content-length");
   return {
     response: new Response(nullBody ? null : (body as Uint8Array<ArrayBuffer>), {
       status: response.status,
-      headers: response.headers,
+      headers: sent,
     }),
     captured: { status: response.status, headers, body },
   };

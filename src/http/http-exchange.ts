@@ -13,8 +13,9 @@ export interface ExchangePolicy {
 /**
  * A request that won its key. The adapter runs the handler, then settles the exchange exactly
  * once by the handler's outcome: {@link HttpExchange.complete} with its response, or
- * {@link HttpExchange.release} when it failed. A client that disconnects settles nothing: the
- * handler's response is still stored when it ends.
+ * {@link HttpExchange.release} when it failed, or {@link HttpExchange.abandon} when its answer
+ * was torn down mid-way. A client that disconnects settles nothing: the handler's response is
+ * still stored when it ends.
  *
  * @example
  * ```ts
@@ -77,6 +78,16 @@ export class HttpExchange {
     } catch (error) {
       this.#policy.onError(error);
     }
+  }
+
+  /**
+   * Gives the claim up when the handler's outcome cannot be known: its answer was torn down
+   * mid-way (the client left during a streamed response, or the handler failed after it
+   * started answering). The key is not released: it stays in flight until its lease ends,
+   * then a retry runs.
+   */
+  abandon(): void {
+    if (!this.#guard.settled) this.#guard.abandon();
   }
 
   #cacheable(response: CachedResponseParts): CachedResponse | undefined {

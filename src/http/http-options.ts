@@ -72,7 +72,7 @@ export interface HttpIdempotencyOptions<TArgs extends readonly unknown[] = reado
   /**
    * Told of every failure the client cannot be told of (a completion or release that failed
    * after the response was sent) and of every 5xx the layer answers; `console.error` by default.
-   * An `onError` that throws is ignored.
+   * An `onError` that throws, or returns a promise that rejects, is ignored.
    */
   readonly onError?: (error: unknown) => void;
 }
@@ -157,7 +157,8 @@ export function resolveHttpPolicy<TArgs extends readonly unknown[]>(
     [...defaultExcludedHeaders, ...(options.excludedHeaders ?? [])].map((h) => h.toLowerCase()),
   );
   if (options.replaySetCookie !== true) excluded.add("set-cookie");
-  const onError = options.onError ?? logError;
+  // Typed to look at what it returns: an async reporter's promise.
+  const report: (error: unknown) => unknown = options.onError ?? logError;
   return Object.freeze({
     store: options.store,
     scope: options.scope,
@@ -174,10 +175,15 @@ export function resolveHttpPolicy<TArgs extends readonly unknown[]>(
     maxRequestBytes: byteLimit(options.maxRequestBytes, "maxRequestBytes"),
     excludedHeaders: excluded,
     onError: (error: unknown) => {
+      // A failing error reporter, synchronous or not, must not turn a handled failure into an
+      // unhandled one.
       try {
-        onError(error);
+        const result = report(error);
+        if (typeof (result as PromiseLike<unknown> | undefined)?.then === "function") {
+          (result as PromiseLike<unknown>).then(undefined, () => undefined);
+        }
       } catch {
-        // A failing error reporter must not turn a handled failure into an unhandled one.
+        // ignored, as above
       }
     },
   });

@@ -77,13 +77,30 @@ function send(response: ServerResponse, cached: CachedResponse): void {
   response.end(Buffer.from(body.buffer, body.byteOffset, body.byteLength));
 }
 
+/** Headers given to `writeHead`, which `getHeaders()` does not show, set the usual way. */
+function setWriteHeadHeaders(response: ServerResponse, headers: unknown): void {
+  if (Array.isArray(headers)) {
+    // A raw list: name, value, name, value...
+    for (let index = 0; index + 1 < headers.length; index += 2) {
+      response.appendHeader(String(headers[index]), String(headers[index + 1]));
+    }
+  } else if (typeof headers === "object" && headers !== null) {
+    for (const [name, value] of Object.entries(headers)) {
+      if (value !== undefined) response.setHeader(name, value as string | string[]);
+    }
+  }
+}
+
 /**
  * Captures what the handler writes, and stores the completion before the response's last
  * byte leaves, so a client that got the response can count on its retry being a replay.
+ * The handler's outcome settles the claim, even when its client is gone; an answer torn down
+ * mid-way (a piped stream whose client left, a failure after the first bytes) abandons it.
  */
 function completeOnEnd(response: ServerResponse, exchange: HttpExchange, limit: number): void {
   const chunks: Buffer[] = [];
   let size = 0;
+  let ended = false;
   const capture = (chunk: unknown, encoding: unknown) => {
     if (chunk === undefined || chunk === null || typeof chunk === "function") return;
     if (size > limit) return;
@@ -94,13 +111,20 @@ function completeOnEnd(response: ServerResponse, exchange: HttpExchange, limit: 
     size += buffer.byteLength;
     chunks.push(buffer);
   };
+  const writeHead = response.writeHead.bind(response) as (...args: unknown[]) => ServerResponse;
   const write = response.write.bind(response) as (...args: unknown[]) => boolean;
   const end = response.end.bind(response) as (...args: unknown[]) => ServerResponse;
+  response.writeHead = (status: number, ...rest: unknown[]) => {
+    const headers = rest.length > 0 && typeof rest[0] !== "string" ? rest[0] : rest[1];
+    setWriteHeadHeaders(response, headers);
+    return typeof rest[0] === "string" ? writeHead(status, rest[0]) : writeHead(status);
+  };
   response.write = ((...args: unknown[]) => {
     capture(args[0], args[1]);
     return write(...args);
   }) as typeof response.write;
   response.end = ((...args: unknown[]) => {
+    ended = true;
     capture(args[0], args[1]);
     const captured =
       size > limit
@@ -110,10 +134,14 @@ function completeOnEnd(response: ServerResponse, exchange: HttpExchange, limit: 
             headers: headerPairsOf(response.getHeaders()),
             body: Buffer.concat(chunks, size),
           };
-    // The handler's outcome settles the claim, even when its client is gone.
     void exchange.complete(captured).finally(() => end(...args));
     return response;
   }) as typeof response.end;
+  response.once("close", () => {
+    // Closed before the handler ended its answer. Not started: the handler is still at work
+    // and its response will be stored. Started: the answer was torn down and will not end.
+    if (!ended && response.headersSent) exchange.abandon();
+  });
 }
 
 /**
@@ -124,8 +152,9 @@ function completeOnEnd(response: ServerResponse, exchange: HttpExchange, limit: 
  * for long work, is `idempotencyOf(request)`.
  *
  * A client that disconnects does not release the key: the handler's response is still stored
- * when it ends. A handler that fails (an error reaching Express's error handler, a 5xx)
- * releases it.
+ * when it ends. The response's status decides what is cached, also for errors that reach
+ * Express's error handler (a 5xx releases the key). An answer torn down mid-way (a stream
+ * whose client left) keeps the key until its lease ends.
  *
  * @example
  * ```ts
@@ -147,19 +176,27 @@ export function idempotency<TRequest extends ExpressRequestLike = ExpressRequest
       next();
       return;
     }
-    http.begin(view(request), request).then((decision) => {
-      switch (decision.kind) {
-        case "pass":
-          next();
+    http
+      .begin(view(request), request)
+      .then(async (decision) => {
+        // Something else answered while the store was asked (a request timeout, say).
+        if (response.headersSent) {
+          if (decision.kind === "run") await decision.exchange.release();
           return;
-        case "respond":
-          send(response, decision.response);
-          return;
-        case "run":
-          attachClaim(request, decision.exchange);
-          completeOnEnd(response, decision.exchange, http.policy.maxResponseBytes);
-          next();
-      }
-    }, next);
+        }
+        switch (decision.kind) {
+          case "pass":
+            next();
+            return;
+          case "respond":
+            send(response, decision.response);
+            return;
+          case "run":
+            attachClaim(request, decision.exchange);
+            completeOnEnd(response, decision.exchange, http.policy.maxResponseBytes);
+            next();
+        }
+      })
+      .catch(next);
   };
 }

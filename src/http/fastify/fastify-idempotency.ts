@@ -50,7 +50,21 @@ async function send(reply: FastifyReply, response: CachedResponseParts): Promise
     void reply.header(name, values.length === 1 ? values[0] : values);
   }
   const { body } = response;
+  // No payload for an empty body, or Fastify would add a content-type the original lacked.
+  if (body.byteLength === 0) return reply.send();
   return reply.send(Buffer.from(body.buffer, body.byteOffset, body.byteLength));
+}
+
+/**
+ * Settles a claim whose reply never passed through `onSend` (a hijacked reply): finished, it
+ * was served but cannot be cached, so released; torn down after it started, abandoned.
+ */
+function settleUnsent(reply: FastifyReply, exchange: HttpExchange): void {
+  reply.raw.once("close", () => {
+    if (exchange.settled) return;
+    if (reply.raw.writableFinished) void exchange.release();
+    else if (reply.raw.headersSent) exchange.abandon();
+  });
 }
 
 const plugin: FastifyPluginAsync<FastifyIdempotencyOptions> = async (fastify, options) => {
@@ -87,6 +101,7 @@ const plugin: FastifyPluginAsync<FastifyIdempotencyOptions> = async (fastify, op
       if (decision.kind === "run") {
         exchanges.set(request, decision.exchange);
         attachClaim(request, decision.exchange);
+        settleUnsent(reply, decision.exchange);
       }
       const result: unknown = await handler.call(this as never, request, reply);
       // A handler that sends through `reply` and returns nothing: Fastify waits for the send.
@@ -104,7 +119,14 @@ const plugin: FastifyPluginAsync<FastifyIdempotencyOptions> = async (fastify, op
       body,
     });
     if (payload instanceof Readable) {
-      const read = await captureNodeStream(payload, maxResponseBytes);
+      let read: Awaited<ReturnType<typeof captureNodeStream>>;
+      try {
+        read = await captureNodeStream(payload, maxResponseBytes);
+      } catch (error) {
+        // The stream failed before it was whole: the handler's answer failed.
+        await exchange.release();
+        throw error;
+      }
       if (read.kind === "too-large") {
         await exchange.release();
         return read.stream;

@@ -61,18 +61,18 @@ export function withIdempotency<TArgs extends unknown[] = []>(
     if (decision.kind === "respond") return decision.response.toResponse();
     const { exchange } = decision;
     attachClaim(request, exchange);
-    let response: Response;
+    let captured: Awaited<ReturnType<typeof captureResponse>>;
     try {
-      response = await handler(request, ...args);
+      captured = await captureResponse(
+        await handler(request, ...args),
+        http.policy.maxResponseBytes,
+      );
     } catch (error) {
+      // The handler failed, or its response body did: a retry runs it again.
       await exchange.release();
       throw error;
     }
-    const { response: sent, captured } = await captureResponse(
-      response,
-      http.policy.maxResponseBytes,
-    );
-    await exchange.complete(captured);
-    return sent;
+    await exchange.complete(captured.captured);
+    return captured.response;
   };
 }

@@ -67,19 +67,18 @@ export function idempotency<E extends Env = any>(
     }
     const { exchange } = decision;
     attachClaim(c, exchange);
+    let captured: Awaited<ReturnType<typeof captureResponse>>;
     try {
+      // A handler's error becomes a response through the app's error handler: its status
+      // decides, as in every adapter.
       await next();
+      captured = await captureResponse(c.res, http.policy.maxResponseBytes);
     } catch (error) {
       await exchange.release();
       throw error;
     }
-    if (c.error !== undefined) {
-      await exchange.release();
-      return;
-    }
-    const { response, captured } = await captureResponse(c.res, http.policy.maxResponseBytes);
-    await exchange.complete(captured);
+    await exchange.complete(captured.captured);
     c.res = undefined;
-    c.res = response;
+    c.res = captured.response;
   };
 }
