@@ -15,13 +15,12 @@ import { describeEnvironment, formatCount, median } from "./environment.ts";
 const fingerprint = DefaultFingerprintStrategy.compute("POST /orders", '{"sku":42,"quantity":1}');
 const response = CachedResponse.from({ id: 42, status: "created" }, { status: 201 });
 const leaseTtlMs = 30_000;
-const retention = { ttlMs: 86_400_000 };
+const retention = { retentionTtlMs: 86_400_000 };
 
 async function claimAndComplete(store: IdempotencyStore, key: IdempotencyKey): Promise<void> {
-  const result = await store.tryInsert(
-    key,
-    IdempotencyEntry.new(fingerprint, { ttlMs: leaseTtlMs }),
-  );
+  const result = await store.tryInsert(key, IdempotencyEntry.new(fingerprint), {
+    leaseTtlMs,
+  });
   if (result.kind !== "claimed") throw new Error("benchmark keys must be fresh");
   const outcome = await store.complete(
     key,
@@ -33,11 +32,10 @@ async function claimAndComplete(store: IdempotencyStore, key: IdempotencyKey): P
 }
 
 async function replay(store: IdempotencyStore, key: IdempotencyKey): Promise<void> {
-  const result = await store.tryInsert(
-    key,
-    IdempotencyEntry.new(fingerprint, { ttlMs: leaseTtlMs }),
-  );
-  if (result.kind !== "exists" || result.existing.state !== "completed") {
+  const result = await store.tryInsert(key, IdempotencyEntry.new(fingerprint), {
+    leaseTtlMs,
+  });
+  if (result.kind !== "exists" || result.entry.state !== "completed") {
     throw new Error("expected a completed entry");
   }
 }

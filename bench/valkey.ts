@@ -36,13 +36,13 @@ const response = CachedResponse.from({ id: 42, status: "created" }, { status: 20
 const responseBody = Buffer.from(response.body);
 
 function storeTarget(name: string, store: ValkeyStore): Target {
-  const lease = { ttlMs: 30_000 };
-  const retention = { ttlMs: 600_000 };
+  const lease = { leaseTtlMs: 30_000 };
+  const retention = { retentionTtlMs: 600_000 };
   return {
     name,
     cycle: async (id) => {
       const key = IdempotencyKey.parse(id);
-      const result = await store.tryInsert(key, IdempotencyEntry.new(fingerprint, lease));
+      const result = await store.tryInsert(key, IdempotencyEntry.new(fingerprint), lease);
       if (result.kind !== "claimed") throw new Error("keys must be fresh");
       const outcome = await store.complete(
         key,
@@ -55,7 +55,8 @@ function storeTarget(name: string, store: ValkeyStore): Target {
     replay: async (id) => {
       const result = await store.tryInsert(
         IdempotencyKey.parse(id),
-        IdempotencyEntry.new(fingerprint, lease),
+        IdempotencyEntry.new(fingerprint),
+        lease,
       );
       if (result.kind !== "exists") throw new Error("expected a completed entry");
     },

@@ -59,15 +59,13 @@ let now = Date.now();
 await using clocked = new MemoryStore({ clock: { now: () => now } });
 const zombieKey = IdempotencyKey.random();
 const fingerprint = DefaultFingerprintStrategy.compute(payment.operation, payment.body);
-const stale = await clocked.tryInsert(
-  zombieKey,
-  IdempotencyEntry.new(fingerprint, { ttlMs: 1_000 }),
-);
+const stale = await clocked.tryInsert(zombieKey, IdempotencyEntry.new(fingerprint), {
+  leaseTtlMs: 1_000,
+});
 now += 1_500; // the first worker stalls past its lease
-const fresh = await clocked.tryInsert(
-  zombieKey,
-  IdempotencyEntry.new(fingerprint, { ttlMs: 1_000 }),
-);
+const fresh = await clocked.tryInsert(zombieKey, IdempotencyEntry.new(fingerprint), {
+  leaseTtlMs: 1_000,
+});
 if (stale.kind === "claimed" && fresh.kind === "claimed") {
   line(`   worker A claimed with fencing token ${stale.fencingToken.toString()}`);
   line(`   worker B claimed with fencing token ${fresh.fencingToken.toString()}`);
@@ -75,14 +73,14 @@ if (stale.kind === "claimed" && fresh.kind === "claimed") {
     zombieKey,
     stale.entry.complete(CachedResponse.from("A's response")),
     stale.fencingToken,
-    { ttlMs: 60_000 },
+    { retentionTtlMs: 60_000 },
   );
   line(`   worker A completes: ${late.kind} (rejected)`);
   const applied = await clocked.complete(
     zombieKey,
     fresh.entry.complete(CachedResponse.from("B's response")),
     fresh.fencingToken,
-    { ttlMs: 60_000 },
+    { retentionTtlMs: 60_000 },
   );
   line(`   worker B completes: ${applied.kind}`);
   const kept = await clocked.get(zombieKey);

@@ -15,17 +15,25 @@ function readmeBlock(marker: string): string {
 }
 
 describe("README", () => {
-  it("runs the quick example as written", () => {
+  it("compiles and runs the quick example as written", () => {
+    // The temporary folder is in the repository: relative imports reach the sources.
     const source = readmeBlock("quick-example")
-      .replace(/from "idempotent"/g, `from ${JSON.stringify(join(root, "src/index.ts"))}`)
-      .replace(
-        /from "idempotent\/memory"/g,
-        `from ${JSON.stringify(join(root, "src/stores/memory/index.ts"))}`,
-      );
+      .replace(/from "idempotent"/g, 'from "../src/index.ts"')
+      .replace(/from "idempotent\/memory"/g, 'from "../src/stores/memory/index.ts"');
     const directory = mkdtempSync(join(root, ".tmp-readme-"));
     try {
       const file = join(directory, "quick-example.ts");
-      writeFileSync(file, source);
+      writeFileSync(file, `${source}\nexport {};\n`);
+      // It compiles under the project's own strict settings, not only runs.
+      writeFileSync(
+        join(directory, "tsconfig.json"),
+        JSON.stringify({ extends: "../tsconfig.json", include: ["quick-example.ts"] }),
+      );
+      execFileSync(
+        process.execPath,
+        [join(root, "node_modules/typescript/bin/tsc"), "-p", directory],
+        { cwd: root, encoding: "utf8" },
+      );
       const output = execFileSync(process.execPath, ["--import", "tsx", file], {
         cwd: root,
         encoding: "utf8",

@@ -1,14 +1,35 @@
 import { InvalidArgumentError } from "../errors/invalid-argument-error.ts";
 import { MalformedRecordError } from "../errors/malformed-record-error.ts";
 
-/** Response headers as ordered name/value pairs; a name may repeat. */
+/**
+ * Response headers as ordered name/value pairs; a name may repeat.
+ *
+ * @example
+ * ```ts
+ * const headers: HeaderPairs = [["content-type", "application/json"], ["vary", "accept"]];
+ * ```
+ */
 export type HeaderPairs = readonly (readonly [name: string, value: string])[];
 
-/** A value that `JSON.stringify` turns into the same value back. */
+/**
+ * A value that `JSON.stringify` turns into the same value back.
+ *
+ * @example
+ * ```ts
+ * const body: JsonValue = { id: 42, items: ["a", "b"], paid: true };
+ * ```
+ */
 export type JsonValue =
   null | boolean | number | string | readonly JsonValue[] | { readonly [key: string]: JsonValue };
 
-/** Status and headers for {@link CachedResponse.from}. */
+/**
+ * Status and headers for {@link CachedResponse.from}.
+ *
+ * @example
+ * ```ts
+ * CachedResponse.from({ id: 42 }, { status: 201, headers: { location: "/orders/42" } });
+ * ```
+ */
 export interface CachedResponseInit {
   /** HTTP-style status, 200-599; 200 by default (204 for an empty value). */
   readonly status?: number;

@@ -14,5 +14,12 @@ export interface Clock {
   now(): number;
 }
 
-/** The process clock, `Date.now()`. */
+/**
+ * The process clock, `Date.now()`.
+ *
+ * @example
+ * ```ts
+ * const store = new MemoryStore({ clock: systemClock });
+ * ```
+ */
 export const systemClock: Clock = { now: () => Date.now() };

@@ -6,7 +6,14 @@ export const fencedOutcomeKinds = [
   "fingerprint-mismatch",
 ] as const;
 
-/** One of {@link fencedOutcomeKinds}. */
+/**
+ * One of {@link fencedOutcomeKinds}.
+ *
+ * @example
+ * ```ts
+ * const kind: FencedOutcomeKind = (await store.remove(key, fencingToken)).kind;
+ * ```
+ */
 export type FencedOutcomeKind = (typeof fencedOutcomeKinds)[number];
 
 /**
@@ -22,7 +29,7 @@ export type FencedOutcomeKind = (typeof fencedOutcomeKinds)[number];
  *
  * @example
  * ```ts
- * const outcome = await store.complete(key, completed, token, { ttlMs: 86_400_000 });
+ * const outcome = await store.complete(key, completed, token, { retentionTtlMs: 86_400_000 });
  * if (outcome.kind !== "applied") log.warn(`completion rejected: ${outcome.kind}`);
  * ```
  */
@@ -30,7 +37,15 @@ export interface FencedOutcome<K extends FencedOutcomeKind = FencedOutcomeKind> 
   readonly kind: K;
 }
 
-/** What `touch` and `remove` report: every fenced outcome but a fingerprint mismatch. */
+/**
+ * What `touch` and `remove` report: every fenced outcome but a fingerprint mismatch.
+ *
+ * @example
+ * ```ts
+ * const outcome: LeaseOutcome = await store.touch(key, fencingToken, { leaseTtlMs: 30_000 });
+ * if (outcome.kind !== "applied") controller.abort(); // the claim is lost
+ * ```
+ */
 export type LeaseOutcome = FencedOutcome<Exclude<FencedOutcomeKind, "fingerprint-mismatch">>;
 
 /**

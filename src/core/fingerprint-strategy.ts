@@ -1,6 +1,14 @@
 import type { Fingerprint } from "./fingerprint.ts";
 
-/** A request body as fingerprinted: text (hashed as UTF-8) or raw bytes. */
+/**
+ * A request body as fingerprinted: text (hashed as UTF-8) or raw bytes.
+ *
+ * @example
+ * ```ts
+ * const body: FingerprintBody = new TextEncoder().encode('{"amount":4200}');
+ * DefaultFingerprintStrategy.compute("POST /payments", body);
+ * ```
+ */
 export type FingerprintBody = string | Uint8Array;
 
 /**

@@ -3,7 +3,6 @@ import { InvalidArgumentError } from "../errors/invalid-argument-error.ts";
 import { MalformedRecordError } from "../errors/malformed-record-error.ts";
 import { CachedResponse, type CachedResponseJson } from "./cached-response.ts";
 import { Fingerprint } from "./fingerprint.ts";
-import { validateTtlMs, type TtlOptions } from "./ttl.ts";
 
 /** The states an entry moves through, in order. */
 export const entryStates = ["processing", "completed"] as const;
@@ -11,10 +10,24 @@ export const entryStates = ["processing", "completed"] as const;
 /** One of {@link entryStates}. */
 export type EntryState = (typeof entryStates)[number];
 
-/** The state of a claimed entry whose side effect has not finished. */
+/**
+ * The state of a claimed entry whose side effect has not finished.
+ *
+ * @example
+ * ```ts
+ * const entry: IdempotencyEntry<Processing> = IdempotencyEntry.new(fingerprint);
+ * ```
+ */
 export type Processing = "processing";
 
-/** The state of an entry holding the response to replay. */
+/**
+ * The state of an entry holding the response to replay.
+ *
+ * @example
+ * ```ts
+ * const completed: IdempotencyEntry<Completed> = IdempotencyEntry.new(fingerprint).complete(response);
+ * ```
+ */
 export type Completed = "completed";
 
 /** Version of the JSON form of entries. */
@@ -25,7 +38,6 @@ export interface ProcessingEntryJson {
   readonly version: typeof entryJsonVersion;
   readonly state: Processing;
   readonly fingerprint: string;
-  readonly leaseTtlMs: number;
 }
 
 /** The JSON form of a completed entry. */
@@ -41,7 +53,7 @@ export interface CompletedEntryJson {
  *
  * @example
  * ```ts
- * const entry = IdempotencyEntry.new(fingerprint, { ttlMs: 30_000 });
+ * const entry = IdempotencyEntry.new(fingerprint);
  * const completed = entry.complete(CachedResponse.from({ ok: true }));
  * ```
  */
@@ -52,13 +64,10 @@ export class ProcessingEntry {
   readonly state: Processing = "processing";
   /** Digest of the request that claimed the key. */
   readonly fingerprint: Fingerprint;
-  /** How long a claim lasts without completion or a lease extension. */
-  readonly leaseTtlMs: number;
 
-  /** @internal Use {@link IdempotencyEntry.new}. */
-  constructor(fingerprint: Fingerprint, leaseTtlMs: number) {
+  /** @internal Use {@link IdempotencyEntry.new}, or `restoreEntry` in a store. */
+  constructor(fingerprint: Fingerprint) {
     this.fingerprint = fingerprint;
-    this.leaseTtlMs = leaseTtlMs;
   }
 
   /**
@@ -79,7 +88,6 @@ export class ProcessingEntry {
       version: entryJsonVersion,
       state: this.state,
       fingerprint: this.fingerprint.hex,
-      leaseTtlMs: this.leaseTtlMs,
     };
   }
 }
@@ -89,8 +97,8 @@ export class ProcessingEntry {
  *
  * @example
  * ```ts
- * if (result.kind === "exists" && result.existing.state === "completed") {
- *   return result.existing.response;
+ * if (result.kind === "exists" && result.entry.state === "completed") {
+ *   return result.entry.response;
  * }
  * ```
  */
@@ -103,7 +111,7 @@ export class CompletedEntry {
   /** The response replayed to retries. */
   readonly response: CachedResponse;
 
-  /** @internal Use {@link ProcessingEntry.complete}. */
+  /** @internal Use {@link ProcessingEntry.complete}, or `restoreEntry` in a store. */
   constructor(fingerprint: Fingerprint, response: CachedResponse) {
     this.fingerprint = fingerprint;
     this.response = response;
@@ -126,7 +134,7 @@ export class CompletedEntry {
  *
  * @example
  * ```ts
- * const entry: IdempotencyEntry<Processing> = IdempotencyEntry.new(fingerprint, { ttlMs: 30_000 });
+ * const entry: IdempotencyEntry<Processing> = IdempotencyEntry.new(fingerprint);
  * const completed: IdempotencyEntry<Completed> = entry.complete(response);
  * ```
  */
@@ -137,11 +145,12 @@ export type IdempotencyEntry<S extends EntryState = EntryState> = S extends Proc
 /** Constructors of {@link IdempotencyEntry}. */
 export interface IdempotencyEntryFactory {
   /**
-   * A new processing entry for a request, claimed for `ttlMs` (the lease).
+   * A new processing entry for a request, to claim a key with. It carries no time: how long
+   * a claim lasts is the store's business (its lease).
    * @throws {@link InvalidArgumentError} when `fingerprint` is not a {@link Fingerprint}
-   *   (argument `fingerprint`) or `ttlMs` is out of range (argument `ttlMs`).
+   *   (argument `fingerprint`).
    */
-  new: (fingerprint: Fingerprint, options: TtlOptions) => IdempotencyEntry<Processing>;
+  new: (fingerprint: Fingerprint) => IdempotencyEntry<Processing>;
   /**
    * Parses the versioned JSON form of either state.
    * @throws {@link MalformedRecordError} when the input is not an entry of a known version.
@@ -154,16 +163,16 @@ export interface IdempotencyEntryFactory {
  *
  * @example
  * ```ts
- * const entry = IdempotencyEntry.new(fingerprint, { ttlMs: 60_000 });
+ * const entry = IdempotencyEntry.new(fingerprint);
  * const copy = IdempotencyEntry.fromJSON(JSON.parse(JSON.stringify(entry)));
  * ```
  */
 export const IdempotencyEntry: IdempotencyEntryFactory = {
-  new(fingerprint: Fingerprint, options: TtlOptions): ProcessingEntry {
+  new(fingerprint: Fingerprint): ProcessingEntry {
     if (!(fingerprint instanceof Fingerprint)) {
       throw new InvalidArgumentError("fingerprint", "expected a Fingerprint");
     }
-    return new ProcessingEntry(fingerprint, validateTtlMs(options.ttlMs));
+    return new ProcessingEntry(fingerprint);
   },
 
   fromJSON(json: unknown): IdempotencyEntry {
@@ -176,17 +185,9 @@ export const IdempotencyEntry: IdempotencyEntryFactory = {
     }
     const fingerprint = Fingerprint.fromJSON(record["fingerprint"]);
     switch (record["state"]) {
-      case "processing": {
-        let leaseTtlMs: number;
-        try {
-          leaseTtlMs = validateTtlMs(record["leaseTtlMs"], "leaseTtlMs");
-        } catch (error) {
-          throw new MalformedRecordError("leaseTtlMs", "expected a TTL in milliseconds", {
-            cause: error,
-          });
-        }
-        return new ProcessingEntry(fingerprint, leaseTtlMs);
-      }
+      // An earlier form also held `leaseTtlMs`; a lease is the store's business now.
+      case "processing":
+        return new ProcessingEntry(fingerprint);
       case "completed":
         return new CompletedEntry(fingerprint, CachedResponse.fromJSON(record["response"]));
       default:
@@ -197,6 +198,12 @@ export const IdempotencyEntry: IdempotencyEntryFactory = {
 
 /**
  * The runtime backstop of the typestate, for callers the compiler cannot check.
+ * @example
+ * ```ts
+ * async complete(key, entry, fencingToken, options) {
+ *   assertCompleted(entry); // a JavaScript caller may pass anything
+ * }
+ * ```
  * @throws {@link EntryStateError} when `entry` is not a completed entry.
  */
 export function assertCompleted(entry: unknown): asserts entry is CompletedEntry {
@@ -209,6 +216,12 @@ export function assertCompleted(entry: unknown): asserts entry is CompletedEntry
 
 /**
  * The runtime backstop for operations that need a new processing entry.
+ * @example
+ * ```ts
+ * async tryInsert(key, entry, options) {
+ *   assertProcessing(entry); // a JavaScript caller may pass anything
+ * }
+ * ```
  * @throws {@link EntryStateError} when `entry` is not a processing entry.
  */
 export function assertProcessing(entry: unknown): asserts entry is ProcessingEntry {

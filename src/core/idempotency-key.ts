@@ -1,7 +1,14 @@
 import { randomUUID } from "node:crypto";
 import { InvalidKeyError } from "../errors/invalid-key-error.ts";
 
-/** Longest key, in UTF-8 bytes. */
+/**
+ * Longest key, in UTF-8 bytes.
+ *
+ * @example
+ * ```ts
+ * if (new TextEncoder().encode(value).byteLength > maxKeyBytes) throw new Error("too long");
+ * ```
+ */
 export const maxKeyBytes = 255;
 
 const encoder = new TextEncoder();
@@ -9,6 +16,11 @@ const encoder = new TextEncoder();
 /**
  * Checks one key segment against the key rules and throws {@link InvalidKeyError} on the first
  * rule it breaks. Shared by keys, scopes and store prefixes.
+ *
+ * @example
+ * ```ts
+ * const prefix = validateKeySegment(options.prefix ?? "idempotent", "prefix");
+ * ```
  */
 export function validateKeySegment(value: unknown, what = "key"): string {
   if (typeof value !== "string") {

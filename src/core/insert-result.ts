@@ -1,13 +1,16 @@
 import type { FencingToken } from "./fencing-token.ts";
 import type { IdempotencyEntry, Processing } from "./idempotency-entry.ts";
+import type { StoredEntry } from "./idempotency-store.ts";
 
-/** The kinds of {@link InsertResult}. */
-export const insertResultKinds = ["claimed", "exists"] as const;
-
-/** One of {@link insertResultKinds}. */
-export type InsertResultKind = (typeof insertResultKinds)[number];
-
-/** The caller won the key: run the side effect, then complete (or remove) with the token. */
+/**
+ * The caller won the key: run the side effect, then complete (or remove) with the token.
+ *
+ * @example
+ * ```ts
+ * const result = await store.tryInsert(key, IdempotencyEntry.new(fingerprint));
+ * if (result.kind === "claimed") console.log(result.fencingToken.toString());
+ * ```
+ */
 export interface Claimed {
   readonly kind: "claimed";
   /** Proof of this claim; pass it to `complete`, `touch` and `remove`. */
@@ -16,13 +19,18 @@ export interface Claimed {
   readonly entry: IdempotencyEntry<Processing>;
 }
 
-/** The key is held by a live entry: replay it, report it in flight, or report a conflict. */
-export interface Exists {
+/**
+ * The key is held by a live entry (`entry`, expiring at `expiresAt`, as `get` reads it):
+ * replay it, report it in flight, or report a conflict.
+ *
+ * @example
+ * ```ts
+ * const result = await store.tryInsert(key, IdempotencyEntry.new(fingerprint));
+ * if (result.kind === "exists" && result.entry.state === "completed") return result.entry.response;
+ * ```
+ */
+export interface Exists extends StoredEntry {
   readonly kind: "exists";
-  /** The stored entry, processing or completed. */
-  readonly existing: IdempotencyEntry;
-  /** When the stored entry expires, in milliseconds since the epoch. */
-  readonly expiresAt: number;
 }
 
 /**
@@ -33,8 +41,8 @@ export interface Exists {
  * const result = await store.tryInsert(key, entry);
  * if (result.kind === "claimed") {
  *   // only here is result.fencingToken readable
- * } else if (result.existing.state === "completed") {
- *   return result.existing.response;
+ * } else if (result.entry.state === "completed") {
+ *   return result.entry.response;
  * }
  * ```
  */

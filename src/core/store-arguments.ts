@@ -23,6 +23,13 @@ export function assertIdempotencyKey(key: unknown): asserts key is IdempotencyKe
 }
 
 /**
+ * @example
+ * ```ts
+ * async remove(key: IdempotencyKey, fencingToken: FencingToken) {
+ *   assertFencingToken(fencingToken);
+ *   // ...
+ * }
+ * ```
  * @throws {@link InvalidArgumentError} when `token` is not a {@link FencingToken}.
  */
 export function assertFencingToken(token: unknown): asserts token is FencingToken {

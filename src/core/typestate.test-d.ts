@@ -19,7 +19,7 @@ declare const store: IdempotencyStore;
 declare const result: InsertResult;
 const key = IdempotencyKey.random();
 const fingerprint = Fingerprint.fromHex("0".repeat(32));
-const processing = IdempotencyEntry.new(fingerprint, { ttlMs: 1000 });
+const processing = IdempotencyEntry.new(fingerprint);
 const completed = processing.complete(CachedResponse.from("ok"));
 const token = FencingToken.from(1);
 
@@ -38,7 +38,7 @@ void processing.response;
 
 // A processing entry cannot be stored as completed.
 // @ts-expect-error store.complete needs IdempotencyEntry<Completed>
-void store.complete(key, processing, token, { ttlMs: 1000 });
+void store.complete(key, processing, token, { retentionTtlMs: 1000 });
 
 // A completed entry cannot claim a key.
 // @ts-expect-error tryInsert needs IdempotencyEntry<Processing>
@@ -55,7 +55,7 @@ void store.complete(
     toJSON: () => completed.toJSON(),
   },
   token,
-  { ttlMs: 1000 },
+  { retentionTtlMs: 1000 },
 );
 
 // The fencing token is only readable after narrowing to a claim.
@@ -65,14 +65,14 @@ if (result.kind === "claimed") {
   expectTypeOf(result.fencingToken).toEqualTypeOf<FencingToken>();
   expectTypeOf(result.entry).toEqualTypeOf<IdempotencyEntry<Processing>>();
   void store.complete(key, result.entry.complete(CachedResponse.from("ok")), result.fencingToken, {
-    ttlMs: 1000,
+    retentionTtlMs: 1000,
   });
 } else {
-  expectTypeOf(result.existing).toEqualTypeOf<IdempotencyEntry>();
+  expectTypeOf(result.entry).toEqualTypeOf<IdempotencyEntry>();
   // @ts-expect-error the response needs narrowing on state first
-  void result.existing.response;
-  if (result.existing.state === "completed") {
-    expectTypeOf(result.existing.response).toEqualTypeOf<CachedResponse>();
+  void result.entry.response;
+  if (result.entry.state === "completed") {
+    expectTypeOf(result.entry.response).toEqualTypeOf<CachedResponse>();
   }
 }
 

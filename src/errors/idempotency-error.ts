@@ -12,7 +12,16 @@ export const idempotencyErrorCodes = [
   "ERR_IDEMPOTENT_CLAIM_LOST",
 ] as const;
 
-/** One of {@link idempotencyErrorCodes}. */
+/**
+ * One of {@link idempotencyErrorCodes}.
+ *
+ * @example
+ * ```ts
+ * if (error instanceof IdempotencyError) {
+ *   const code: IdempotencyErrorCode = error.code; // e.g. "ERR_IDEMPOTENT_STORE"
+ * }
+ * ```
+ */
 export type IdempotencyErrorCode = (typeof idempotencyErrorCodes)[number];
 
 /**

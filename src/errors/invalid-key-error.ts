@@ -9,7 +9,16 @@ export const invalidKeyReasons = [
   "not-a-string",
 ] as const;
 
-/** One of {@link invalidKeyReasons}. */
+/**
+ * One of {@link invalidKeyReasons}.
+ *
+ * @example
+ * ```ts
+ * if (error instanceof InvalidKeyError) {
+ *   const reason: InvalidKeyReason = error.reason; // e.g. "too-long"
+ * }
+ * ```
+ */
 export type InvalidKeyReason = (typeof invalidKeyReasons)[number];
 
 /**

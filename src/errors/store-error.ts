@@ -12,7 +12,16 @@ export const storeErrorKinds = [
   "unknown",
 ] as const;
 
-/** One of {@link storeErrorKinds}. */
+/**
+ * One of {@link storeErrorKinds}.
+ *
+ * @example
+ * ```ts
+ * if (error instanceof StoreError) {
+ *   const kind: StoreErrorKind = error.kind; // e.g. "timeout"
+ * }
+ * ```
+ */
 export type StoreErrorKind = (typeof storeErrorKinds)[number];
 
 /**

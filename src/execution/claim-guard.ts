@@ -9,13 +9,27 @@ import { StoreError } from "../errors/store-error.ts";
 import { LeaseKeeper } from "./lease-keeper.ts";
 import { delay } from "../utils/delay.ts";
 
-/** What a side effect may return; turned into a response by {@link CachedResponse.from}. */
+/**
+ * What a side effect may return; turned into a response by {@link CachedResponse.from}.
+ *
+ * @example
+ * ```ts
+ * const input: ResponseInput = { id: 42 }; // or a string, bytes, a CachedResponse, undefined (204)
+ * ```
+ */
 export type ResponseInput = CachedResponse | string | Uint8Array | JsonValue | undefined;
 
-/** Options of {@link ClaimGuard.complete}. */
+/**
+ * Options of {@link ClaimGuard.complete}.
+ *
+ * @example
+ * ```ts
+ * await guard.complete(CachedResponse.from(order, { status: 201 }), { retentionTtlMs: 3_600_000 });
+ * ```
+ */
 export interface CompleteOptions {
   /** How long the response is replayed, in milliseconds; the guard's retention by default. */
-  readonly ttlMs?: number;
+  readonly retentionTtlMs?: number;
 }
 
 /** What a {@link ClaimGuard} needs from its creator. */
@@ -24,6 +38,8 @@ export interface ClaimGuardInit {
   readonly key: IdempotencyKey;
   readonly fencingToken: FencingToken;
   readonly entry: IdempotencyEntry<Processing>;
+  /** The lease the claim was taken for, extended by as much while it runs. */
+  readonly leaseTtlMs: number;
   readonly retentionTtlMs: number;
   /** When the claim was sent, in milliseconds since the epoch. */
   readonly claimedAt: number;
@@ -61,7 +77,7 @@ export class ClaimGuard implements AsyncDisposable {
       init.store,
       init.key,
       init.fencingToken,
-      init.entry.leaseTtlMs,
+      init.leaseTtlMs,
       init.claimedAt,
     );
   }
@@ -88,14 +104,14 @@ export class ClaimGuard implements AsyncDisposable {
     const cached = CachedResponse.from(response);
     this.#settle("complete");
     const completed = this.#init.entry.complete(cached);
-    const ttl = { ttlMs: options.ttlMs ?? this.#init.retentionTtlMs };
+    const retention = { retentionTtlMs: options.retentionTtlMs ?? this.#init.retentionTtlMs };
     for (let delayMs = 20; ; delayMs = Math.min(delayMs * 2, 1000)) {
       try {
         const outcome = await this.#init.store.complete(
           this.key,
           completed,
           this.fencingToken,
-          ttl,
+          retention,
         );
         if (outcome.kind !== "applied") throw new ClaimLostError(outcome.kind, cached);
         return cached;

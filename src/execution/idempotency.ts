@@ -5,7 +5,7 @@ import type { FingerprintBody, FingerprintStrategy } from "../core/fingerprint-s
 import { IdempotencyEntry } from "../core/idempotency-entry.ts";
 import type { IdempotencyKey } from "../core/idempotency-key.ts";
 import type { IdempotencyStore } from "../core/idempotency-store.ts";
-import { validateTtlMs } from "../core/ttl.ts";
+import { defaultLeaseTtlMs, defaultRetentionTtlMs, validateTtlMs } from "../core/ttl.ts";
 import { InvalidArgumentError } from "../errors/invalid-argument-error.ts";
 import { ClaimGuard, type ResponseInput } from "./claim-guard.ts";
 import type {
@@ -17,7 +17,14 @@ import type {
 } from "./execution-outcome.ts";
 import { delay } from "../utils/delay.ts";
 
-/** Options of {@link Idempotency}. */
+/**
+ * Options of {@link Idempotency}.
+ *
+ * @example
+ * ```ts
+ * const idempotency = new Idempotency({ store, leaseTtlMs: 10_000, retentionTtlMs: 3_600_000 });
+ * ```
+ */
 export interface IdempotencyOptions {
   /** Where entries live. */
   readonly store: IdempotencyStore;
@@ -32,12 +39,28 @@ export interface IdempotencyOptions {
 /**
  * The request a key is used for: an operation name and a body to fingerprint, or a
  * fingerprint computed by the caller.
+ *
+ * @example
+ * ```ts
+ * const byParts: ExecutionRequest = { operation: "POST /payments", body: rawBody };
+ * const byFingerprint: ExecutionRequest = { fingerprint };
+ * ```
  */
 export type ExecutionRequest =
   | { readonly operation: string; readonly body?: FingerprintBody }
   | { readonly fingerprint: Fingerprint };
 
-/** Per-call options of {@link Idempotency.execute} and {@link Idempotency.claim}. */
+/**
+ * Per-call options of {@link Idempotency.execute} and {@link Idempotency.claim}.
+ *
+ * @example
+ * ```ts
+ * await idempotency.execute(key, request, chargeCard, {
+ *   waitMs: 2000,
+ *   cacheFailure: (error) => (error instanceof CardDeclined ? CachedResponse.from({ declined: true }, { status: 402 }) : undefined),
+ * });
+ * ```
+ */
 export interface ExecuteOptions {
   /**
    * When another call holds the key, wait up to this many milliseconds for it to finish and
@@ -54,7 +77,16 @@ export interface ExecuteOptions {
   readonly cacheFailure?: (error: unknown) => ResponseInput;
 }
 
-/** What a side effect receives. */
+/**
+ * What a side effect receives.
+ *
+ * @example
+ * ```ts
+ * await idempotency.execute(key, request, async ({ signal, guard }) =>
+ *   chargeCard(payment, { signal, idempotencyToken: guard.fencingToken.toString() }),
+ * );
+ * ```
+ */
 export interface SideEffectContext {
   /** Aborted when the claim is lost (the lease could not be extended); stop then. */
   readonly signal: AbortSignal;
@@ -91,8 +123,11 @@ export class Idempotency {
   constructor(options: IdempotencyOptions) {
     this.store = options.store;
     this.#fingerprintStrategy = options.fingerprintStrategy ?? DefaultFingerprintStrategy;
-    this.#leaseTtlMs = validateTtlMs(options.leaseTtlMs ?? 30_000, "leaseTtlMs");
-    this.#retentionTtlMs = validateTtlMs(options.retentionTtlMs ?? 86_400_000, "retentionTtlMs");
+    this.#leaseTtlMs = validateTtlMs(options.leaseTtlMs ?? defaultLeaseTtlMs, "leaseTtlMs");
+    this.#retentionTtlMs = validateTtlMs(
+      options.retentionTtlMs ?? defaultRetentionTtlMs,
+      "retentionTtlMs",
+    );
   }
 
   /** The fingerprint of a request under this instance's strategy. */
@@ -147,22 +182,22 @@ export class Idempotency {
     let pollMs = 5;
     for (;;) {
       const claimedAt = Date.now();
-      const result = await this.store.tryInsert(
-        key,
-        IdempotencyEntry.new(fingerprint, { ttlMs: this.#leaseTtlMs }),
-      );
+      const result = await this.store.tryInsert(key, IdempotencyEntry.new(fingerprint), {
+        leaseTtlMs: this.#leaseTtlMs,
+      });
       if (result.kind === "claimed") {
         const guard = new ClaimGuard({
           store: this.store,
           key,
           fencingToken: result.fencingToken,
           entry: result.entry,
+          leaseTtlMs: this.#leaseTtlMs,
           retentionTtlMs: this.#retentionTtlMs,
           claimedAt,
         });
         return { kind: "claimed", guard };
       }
-      const settled = settle(result.existing, result.expiresAt, fingerprint);
+      const settled = settle(result.entry, result.expiresAt, fingerprint);
       const now = Date.now();
       if (settled.kind !== "in-flight" || now >= deadline) return settled;
       await delay(Math.min(pollMs, deadline - now));

@@ -83,7 +83,7 @@ export class LeaseKeeper {
     const startedAt = Date.now();
     try {
       const outcome = await this.#store.touch(this.#key, this.#fencingToken, {
-        ttlMs: this.#leaseTtlMs,
+        leaseTtlMs: this.#leaseTtlMs,
       });
       if (this.#stopped) return;
       if (outcome.kind !== "applied") {

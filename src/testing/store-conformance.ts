@@ -71,8 +71,8 @@ export function runStoreConformance<S extends IdempotencyStore>(
     else await options.advanceTime(ms);
   };
   const key = (): IdempotencyKey => IdempotencyKey.random();
-  const entry = (seed = 1, ttlMs = longTtlMs) =>
-    IdempotencyEntry.new(fingerprintOf(seed), { ttlMs });
+  const entry = (seed = 1) => IdempotencyEntry.new(fingerprintOf(seed));
+  const lease = (ttlMs = longTtlMs) => ({ leaseTtlMs: ttlMs });
   const withStore = (test: (store: S) => Promise<void>) => async (): Promise<void> => {
     const store = await options.createStore();
     try {
@@ -91,13 +91,13 @@ export function runStoreConformance<S extends IdempotencyStore>(
         "claims an absent key and reports the live entry to later callers",
         withStore(async (store) => {
           const id = key();
-          const first = claimed(await store.tryInsert(id, entry(7)));
+          const first = claimed(await store.tryInsert(id, entry(7), lease()));
           expect(first.entry.state).toBe("processing");
-          const second = await store.tryInsert(id, entry(8));
+          const second = await store.tryInsert(id, entry(8), lease());
           expect(second.kind).toBe("exists");
           if (second.kind !== "exists") return;
-          expect(second.existing.state).toBe("processing");
-          expect(second.existing.fingerprint.equals(fingerprintOf(7))).toBe(true);
+          expect(second.entry.state).toBe("processing");
+          expect(second.entry.fingerprint.equals(fingerprintOf(7))).toBe(true);
           expect(second.expiresAt).toBeGreaterThan(Date.now() - 60_000);
           const stored = await store.get(id);
           expect(stored?.entry.state).toBe("processing");
@@ -108,9 +108,11 @@ export function runStoreConformance<S extends IdempotencyStore>(
         "keeps keys apart, scoped keys included",
         withStore(async (store) => {
           const id = key();
-          claimed(await store.tryInsert(id, entry()));
-          claimed(await store.tryInsert(id.scoped("step"), entry()));
-          claimed(await store.tryInsert(IdempotencyKey.parse("ключ-🔑-" + id.value), entry()));
+          claimed(await store.tryInsert(id, entry(), lease()));
+          claimed(await store.tryInsert(id.scoped("step"), entry(), lease()));
+          claimed(
+            await store.tryInsert(IdempotencyKey.parse("ключ-🔑-" + id.value), entry(), lease()),
+          );
           expect(await store.get(key())).toBeUndefined();
         }),
       );
@@ -121,7 +123,9 @@ export function runStoreConformance<S extends IdempotencyStore>(
           const id = key();
           const claimers = options.concurrency ?? 64;
           const results = await Promise.all(
-            Array.from({ length: claimers }, (_, index) => store.tryInsert(id, entry(index))),
+            Array.from({ length: claimers }, (_, index) =>
+              store.tryInsert(id, entry(index), lease()),
+            ),
           );
           expect(results.filter((result) => result.kind === "claimed")).toHaveLength(1);
         }),
@@ -133,7 +137,7 @@ export function runStoreConformance<S extends IdempotencyStore>(
         "stores the response for replay, byte for byte",
         withStore(async (store) => {
           const id = key();
-          const claim = claimed(await store.tryInsert(id, entry(3)));
+          const claim = claimed(await store.tryInsert(id, entry(3), lease()));
           const body = new Uint8Array(256 * 4).map((_, index) => index % 256);
           const response = new CachedResponse({
             status: 201,
@@ -149,19 +153,19 @@ export function runStoreConformance<S extends IdempotencyStore>(
             claim.entry.complete(response),
             claim.fencingToken,
             {
-              ttlMs: longTtlMs,
+              retentionTtlMs: longTtlMs,
             },
           );
           expect(outcome.kind).toBe("applied");
-          const replay = await store.tryInsert(id, entry(3));
+          const replay = await store.tryInsert(id, entry(3), lease());
           expect(replay.kind).toBe("exists");
-          if (replay.kind !== "exists" || replay.existing.state !== "completed") {
+          if (replay.kind !== "exists" || replay.entry.state !== "completed") {
             throw new Error("expected a completed entry");
           }
-          expect(replay.existing.fingerprint.equals(fingerprintOf(3))).toBe(true);
-          expect(replay.existing.response.status).toBe(201);
-          expect(replay.existing.response.headers).toEqual(response.headers);
-          expect(Buffer.from(replay.existing.response.body).equals(Buffer.from(body))).toBe(true);
+          expect(replay.entry.fingerprint.equals(fingerprintOf(3))).toBe(true);
+          expect(replay.entry.response.status).toBe(201);
+          expect(replay.entry.response.headers).toEqual(response.headers);
+          expect(Buffer.from(replay.entry.response.body).equals(Buffer.from(body))).toBe(true);
         }),
       );
 
@@ -170,11 +174,11 @@ export function runStoreConformance<S extends IdempotencyStore>(
         withStore(async (store) => {
           for (const size of [0, 1, 1024 * 1024]) {
             const id = key();
-            const claim = claimed(await store.tryInsert(id, entry()));
+            const claim = claimed(await store.tryInsert(id, entry(), lease()));
             const body = new Uint8Array(size).map((_, index) => (index * 31 + 7) % 256);
             const response = new CachedResponse({ status: 200, headers: [], body });
             await store.complete(id, claim.entry.complete(response), claim.fencingToken, {
-              ttlMs: longTtlMs,
+              retentionTtlMs: longTtlMs,
             });
             const stored = await store.get(id);
             if (stored?.entry.state !== "completed") throw new Error("expected completed");
@@ -187,20 +191,20 @@ export function runStoreConformance<S extends IdempotencyStore>(
         "rejects a foreign token, an absent key and another fingerprint; a retried completion keeps the first",
         withStore(async (store) => {
           const id = key();
-          const claim = claimed(await store.tryInsert(id, entry(1)));
+          const claim = claimed(await store.tryInsert(id, entry(1), lease()));
           const response = CachedResponse.from("first");
           const foreign = await store.complete(
             id,
             claim.entry.complete(response),
             FencingToken.from(claim.fencingToken.value + 1000n),
-            { ttlMs: longTtlMs },
+            { retentionTtlMs: longTtlMs },
           );
           expect(foreign.kind).toBe("fencing-mismatch");
           const mismatch = await store.complete(
             id,
             entry(2).complete(response),
             claim.fencingToken,
-            { ttlMs: longTtlMs },
+            { retentionTtlMs: longTtlMs },
           );
           expect(mismatch.kind).toBe("fingerprint-mismatch");
           expect((await store.get(id))?.entry.state).toBe("processing");
@@ -209,7 +213,7 @@ export function runStoreConformance<S extends IdempotencyStore>(
             claim.entry.complete(response),
             claim.fencingToken,
             {
-              ttlMs: longTtlMs,
+              retentionTtlMs: longTtlMs,
             },
           );
           expect(applied.kind).toBe("applied");
@@ -217,7 +221,7 @@ export function runStoreConformance<S extends IdempotencyStore>(
             id,
             claim.entry.complete(CachedResponse.from("second")),
             claim.fencingToken,
-            { ttlMs: longTtlMs },
+            { retentionTtlMs: longTtlMs },
           );
           expect(again.kind).toBe("applied");
           const stored = await store.get(id);
@@ -228,7 +232,7 @@ export function runStoreConformance<S extends IdempotencyStore>(
             claim.entry.complete(response),
             claim.fencingToken,
             {
-              ttlMs: longTtlMs,
+              retentionTtlMs: longTtlMs,
             },
           );
           expect(absent.kind).toBe("key-expired");
@@ -241,17 +245,17 @@ export function runStoreConformance<S extends IdempotencyStore>(
         "touch extends a live lease and refuses other tokens and completed entries",
         withStore(async (store) => {
           const id = key();
-          const claim = claimed(await store.tryInsert(id, entry(1, shortTtlMs)));
+          const claim = claimed(await store.tryInsert(id, entry(1), lease(shortTtlMs)));
           await advance(shortTtlMs * 0.6);
-          expect((await store.touch(id, claim.fencingToken, { ttlMs: shortTtlMs * 2 })).kind).toBe(
-            "applied",
-          );
+          expect(
+            (await store.touch(id, claim.fencingToken, { leaseTtlMs: shortTtlMs * 2 })).kind,
+          ).toBe("applied");
           await advance(shortTtlMs * 0.6);
-          expect((await store.tryInsert(id, entry())).kind).toBe("exists");
+          expect((await store.tryInsert(id, entry(), lease())).kind).toBe("exists");
           expect(
             (
               await store.touch(id, FencingToken.from(claim.fencingToken.value + 1n), {
-                ttlMs: 1000,
+                leaseTtlMs: 1000,
               })
             ).kind,
           ).toBe("fencing-mismatch");
@@ -260,13 +264,13 @@ export function runStoreConformance<S extends IdempotencyStore>(
             claim.entry.complete(CachedResponse.from("x")),
             claim.fencingToken,
             {
-              ttlMs: longTtlMs,
+              retentionTtlMs: longTtlMs,
             },
           );
-          expect((await store.touch(id, claim.fencingToken, { ttlMs: 1000 })).kind).toBe(
+          expect((await store.touch(id, claim.fencingToken, { leaseTtlMs: 1000 })).kind).toBe(
             "fencing-mismatch",
           );
-          expect((await store.touch(key(), claim.fencingToken, { ttlMs: 1000 })).kind).toBe(
+          expect((await store.touch(key(), claim.fencingToken, { leaseTtlMs: 1000 })).kind).toBe(
             "key-expired",
           );
         }),
@@ -276,10 +280,10 @@ export function runStoreConformance<S extends IdempotencyStore>(
         "remove releases a live claim once, and never a completed entry",
         withStore(async (store) => {
           const id = key();
-          const claim = claimed(await store.tryInsert(id, entry()));
+          const claim = claimed(await store.tryInsert(id, entry(), lease()));
           expect((await store.remove(id, claim.fencingToken)).kind).toBe("applied");
           expect((await store.remove(id, claim.fencingToken)).kind).toBe("key-expired");
-          const second = claimed(await store.tryInsert(id, entry()));
+          const second = claimed(await store.tryInsert(id, entry(), lease()));
           expect(second.fencingToken.isNewerThan(claim.fencingToken)).toBe(true);
           expect((await store.remove(id, claim.fencingToken)).kind).toBe("fencing-mismatch");
           await store.complete(
@@ -287,7 +291,7 @@ export function runStoreConformance<S extends IdempotencyStore>(
             second.entry.complete(CachedResponse.from("kept")),
             second.fencingToken,
             {
-              ttlMs: longTtlMs,
+              retentionTtlMs: longTtlMs,
             },
           );
           expect((await store.remove(id, second.fencingToken)).kind).toBe("fencing-mismatch");
@@ -303,23 +307,23 @@ export function runStoreConformance<S extends IdempotencyStore>(
         "rejects a zombie completion after the lease expired and the key was re-claimed",
         withStore(async (store) => {
           const id = key();
-          const zombie = claimed(await store.tryInsert(id, entry(1, shortTtlMs)));
+          const zombie = claimed(await store.tryInsert(id, entry(1), lease(shortTtlMs)));
           await advance(shortTtlMs + 100);
           expect(await store.get(id)).toBeUndefined();
-          const fresh = claimed(await store.tryInsert(id, entry(1)));
+          const fresh = claimed(await store.tryInsert(id, entry(1), lease()));
           expect(fresh.fencingToken.isNewerThan(zombie.fencingToken)).toBe(true);
           const late = await store.complete(
             id,
             zombie.entry.complete(CachedResponse.from("zombie")),
             zombie.fencingToken,
-            { ttlMs: longTtlMs },
+            { retentionTtlMs: longTtlMs },
           );
           expect(late.kind).toBe("fencing-mismatch");
           const applied = await store.complete(
             id,
             fresh.entry.complete(CachedResponse.from("fresh")),
             fresh.fencingToken,
-            { ttlMs: longTtlMs },
+            { retentionTtlMs: longTtlMs },
           );
           expect(applied.kind).toBe("applied");
           const stored = await store.get(id);
@@ -332,16 +336,16 @@ export function runStoreConformance<S extends IdempotencyStore>(
         "reports key-expired to an owner whose lease ran out unclaimed",
         withStore(async (store) => {
           const id = key();
-          const claim = claimed(await store.tryInsert(id, entry(1, shortTtlMs)));
+          const claim = claimed(await store.tryInsert(id, entry(1), lease(shortTtlMs)));
           await advance(shortTtlMs + 100);
           const outcome = await store.complete(
             id,
             claim.entry.complete(CachedResponse.from("late")),
             claim.fencingToken,
-            { ttlMs: longTtlMs },
+            { retentionTtlMs: longTtlMs },
           );
           expect(outcome.kind).toBe("key-expired");
-          expect((await store.touch(id, claim.fencingToken, { ttlMs: 1000 })).kind).toBe(
+          expect((await store.touch(id, claim.fencingToken, { leaseTtlMs: 1000 })).kind).toBe(
             "key-expired",
           );
         }),
@@ -351,18 +355,18 @@ export function runStoreConformance<S extends IdempotencyStore>(
         "expires completed entries after their TTL",
         withStore(async (store) => {
           const id = key();
-          const claim = claimed(await store.tryInsert(id, entry()));
+          const claim = claimed(await store.tryInsert(id, entry(), lease()));
           await store.complete(
             id,
             claim.entry.complete(CachedResponse.from("x")),
             claim.fencingToken,
             {
-              ttlMs: shortTtlMs,
+              retentionTtlMs: shortTtlMs,
             },
           );
-          expect((await store.tryInsert(id, entry())).kind).toBe("exists");
+          expect((await store.tryInsert(id, entry(), lease())).kind).toBe("exists");
           await advance(shortTtlMs + 100);
-          const again = claimed(await store.tryInsert(id, entry()));
+          const again = claimed(await store.tryInsert(id, entry(), lease()));
           expect(again.fencingToken.isNewerThan(claim.fencingToken)).toBe(true);
         }),
       );
@@ -371,11 +375,11 @@ export function runStoreConformance<S extends IdempotencyStore>(
         "issues increasing tokens after purge",
         withStore(async (store) => {
           const id = key();
-          const first = claimed(await store.tryInsert(id, entry()));
+          const first = claimed(await store.tryInsert(id, entry(), lease()));
           expect(await store.purge(id)).toBe(true);
           expect(await store.purge(id)).toBe(false);
           expect(await store.get(id)).toBeUndefined();
-          const second = claimed(await store.tryInsert(id, entry()));
+          const second = claimed(await store.tryInsert(id, entry(), lease()));
           expect(second.fencingToken.isNewerThan(first.fencingToken)).toBe(true);
           expect(
             (
@@ -383,7 +387,7 @@ export function runStoreConformance<S extends IdempotencyStore>(
                 id,
                 first.entry.complete(CachedResponse.from("old")),
                 first.fencingToken,
-                { ttlMs: 1000 },
+                { retentionTtlMs: 1000 },
               )
             ).kind,
           ).toBe("fencing-mismatch");
@@ -470,7 +474,8 @@ async function runModel(store: IdempotencyStore, commands: readonly ModelCommand
       case "claim": {
         const result = await store.tryInsert(
           id,
-          IdempotencyEntry.new(fingerprintOf(command.fingerprint), { ttlMs: longTtlMs }),
+          IdempotencyEntry.new(fingerprintOf(command.fingerprint)),
+          { leaseTtlMs: longTtlMs },
         );
         if (expected.state === "absent") {
           expect(result.kind, `step ${step}`).toBe("claimed");
@@ -488,10 +493,8 @@ async function runModel(store: IdempotencyStore, commands: readonly ModelCommand
         } else {
           expect(result.kind, `step ${step}`).toBe("exists");
           if (result.kind !== "exists") return;
-          expect(result.existing.state).toBe(expected.state);
-          expect(result.existing.fingerprint.equals(fingerprintOf(expected.fingerprint))).toBe(
-            true,
-          );
+          expect(result.entry.state).toBe(expected.state);
+          expect(result.entry.fingerprint.equals(fingerprintOf(expected.fingerprint))).toBe(true);
         }
         break;
       }
@@ -501,11 +504,11 @@ async function runModel(store: IdempotencyStore, commands: readonly ModelCommand
         const response = `response ${step}`;
         const outcome = await store.complete(
           id,
-          IdempotencyEntry.new(fingerprintOf(command.fingerprint), { ttlMs: longTtlMs }).complete(
+          IdempotencyEntry.new(fingerprintOf(command.fingerprint)).complete(
             CachedResponse.from(response),
           ),
           claim.token,
-          { ttlMs: longTtlMs },
+          { retentionTtlMs: longTtlMs },
         );
         const ownsKey = expected.state !== "absent" && expected.token?.equals(claim.token) === true;
         let want =
@@ -522,7 +525,7 @@ async function runModel(store: IdempotencyStore, commands: readonly ModelCommand
       case "touch": {
         const claim = pick(command.claim);
         if (claim === undefined) break;
-        const outcome = await store.touch(id, claim.token, { ttlMs: longTtlMs });
+        const outcome = await store.touch(id, claim.token, { leaseTtlMs: longTtlMs });
         expect(outcome.kind, `step ${step}`).toBe(heldBy(claim.token));
         break;
       }

@@ -33,12 +33,14 @@ describe("traceStore", () => {
     const memory = new MemoryStore();
     const store = traceStore(memory, { tracer, storeName: "memory" });
     const key = IdempotencyKey.parse("order-1");
-    const entry = IdempotencyEntry.new(Fingerprint.fromHex("ab".repeat(16)), { ttlMs: 1000 });
-    const claim = await store.tryInsert(key, entry);
+    const entry = IdempotencyEntry.new(Fingerprint.fromHex("ab".repeat(16)));
+    const claim = await store.tryInsert(key, entry, { leaseTtlMs: 1000 });
     if (claim.kind !== "claimed") throw new Error("expected a claim");
     await store.tryInsert(key, entry);
     const zombie = FencingToken.from(claim.fencingToken.value + 1n);
-    await store.complete(key, entry.complete(CachedResponse.from("x")), zombie, { ttlMs: 1000 });
+    await store.complete(key, entry.complete(CachedResponse.from("x")), zombie, {
+      retentionTtlMs: 1000,
+    });
 
     const spans = exporter.getFinishedSpans();
     expect(spans.map((span) => span.name)).toEqual([

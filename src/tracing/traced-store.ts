@@ -5,7 +5,7 @@ import type { Completed, IdempotencyEntry, Processing } from "../core/idempotenc
 import type { IdempotencyKey } from "../core/idempotency-key.ts";
 import type { IdempotencyStore, StoredEntry } from "../core/idempotency-store.ts";
 import type { InsertResult } from "../core/insert-result.ts";
-import type { TtlOptions } from "../core/ttl.ts";
+import type { LeaseOptions, RetentionOptions } from "../core/ttl.ts";
 
 /** Options of {@link traceStore}. */
 export interface TraceStoreOptions {
@@ -26,6 +26,11 @@ export const tracingAttributes = {
   entryState: "idempotency.entry_state",
   ttlMs: "idempotency.ttl_ms",
 } as const;
+
+/** The TTL a call gave, as an attribute; none when the store's default applies. */
+function ttlAttribute(ttlMs: number | undefined): Attributes {
+  return ttlMs === undefined ? {} : { [tracingAttributes.ttlMs]: ttlMs };
+}
 
 /**
  * Wraps a store so every operation runs in an OpenTelemetry span (`idempotent.tryInsert`,
@@ -88,18 +93,22 @@ export function traceStore(
   };
 
   return {
-    tryInsert: (key: IdempotencyKey, entry: IdempotencyEntry<Processing>): Promise<InsertResult> =>
+    tryInsert: (
+      key: IdempotencyKey,
+      entry: IdempotencyEntry<Processing>,
+      options?: LeaseOptions,
+    ): Promise<InsertResult> =>
       traced(
         "tryInsert",
         key,
-        { [tracingAttributes.ttlMs]: entry.leaseTtlMs },
-        () => store.tryInsert(key, entry),
+        ttlAttribute(options?.leaseTtlMs),
+        () => store.tryInsert(key, entry, options),
         (result, span) => {
           span.setAttribute(tracingAttributes.outcome, result.kind);
           if (result.kind === "claimed") {
             span.setAttribute(tracingAttributes.fencingToken, result.fencingToken.toString());
           } else {
-            span.setAttribute(tracingAttributes.entryState, result.existing.state);
+            span.setAttribute(tracingAttributes.entryState, result.entry.state);
           }
         },
       ),
@@ -107,31 +116,31 @@ export function traceStore(
       key: IdempotencyKey,
       entry: IdempotencyEntry<Completed>,
       fencingToken: FencingToken,
-      ttl: TtlOptions,
+      options?: RetentionOptions,
     ): Promise<FencedOutcome> =>
       traced(
         "complete",
         key,
         {
           [tracingAttributes.fencingToken]: fencingToken.toString(),
-          [tracingAttributes.ttlMs]: ttl.ttlMs,
+          ...ttlAttribute(options?.retentionTtlMs),
         },
-        () => store.complete(key, entry, fencingToken, ttl),
+        () => store.complete(key, entry, fencingToken, options),
         fenced(fencingToken),
       ),
     touch: (
       key: IdempotencyKey,
       fencingToken: FencingToken,
-      ttl: TtlOptions,
+      options?: LeaseOptions,
     ): Promise<LeaseOutcome> =>
       traced(
         "touch",
         key,
         {
           [tracingAttributes.fencingToken]: fencingToken.toString(),
-          [tracingAttributes.ttlMs]: ttl.ttlMs,
+          ...ttlAttribute(options?.leaseTtlMs),
         },
-        () => store.touch(key, fencingToken, ttl),
+        () => store.touch(key, fencingToken, options),
         fenced(fencingToken),
       ),
     remove: (key: IdempotencyKey, fencingToken: FencingToken): Promise<LeaseOutcome> =>

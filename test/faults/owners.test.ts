@@ -60,7 +60,8 @@ describe("claim owners that stall or crash", () => {
     }
   };
   const waitFor = async (log: string, prefix: string) => {
-    for (let tries = 0; tries < 300; tries++) {
+    // A worker starts through tsx: on a loaded machine that takes seconds.
+    for (let tries = 0; tries < 1500; tries++) {
       const line = logLines(log).find((entry) => entry.startsWith(prefix));
       if (line !== undefined) return line;
       await delay(20);

@@ -22,7 +22,7 @@ import { report } from "./scenario-report.ts";
 import { delay } from "../../src/utils/delay.ts";
 
 const fingerprint = Fingerprint.fromHex("34".repeat(16));
-const entry = () => IdempotencyEntry.new(fingerprint, { ttlMs: 60_000 });
+const entry = () => IdempotencyEntry.new(fingerprint);
 
 /** A client under test: how it was built, and how to tell it is connected again. */
 interface BuiltClient {
@@ -275,9 +275,9 @@ describe.each(Object.keys(clientBuilders))("a store through %s", (name) => {
           owned,
           claim.entry.complete(CachedResponse.from("done")),
           claim.fencingToken,
-          { ttlMs: 60_000 },
+          { retentionTtlMs: 60_000 },
         ),
-        touch: store.touch(owned, claim.fencingToken, { ttlMs: 60_000 }),
+        touch: store.touch(owned, claim.fencingToken, { leaseTtlMs: 60_000 }),
         remove: store.remove(owned, claim.fencingToken),
         purge: store.purge(IdempotencyKey.random()),
         get: store.get(owned),

@@ -33,7 +33,8 @@ runStoreConformance({
 });
 
 const fingerprint = Fingerprint.fromHex("0".repeat(32));
-const entry = (ttlMs = 1000) => IdempotencyEntry.new(fingerprint, { ttlMs });
+const entry = () => IdempotencyEntry.new(fingerprint);
+const lease = (ttlMs = 1000) => ({ leaseTtlMs: ttlMs });
 const kib100 = new Uint8Array(100 * 1024);
 const response100KiB = new CachedResponse({
   status: 200,
@@ -60,9 +61,9 @@ async function completeKey(
   response: CachedResponse,
   ttlMs = 86_400_000,
 ): Promise<void> {
-  const claim = claimed(await store.tryInsert(key, entry()));
+  const claim = claimed(await store.tryInsert(key, entry(), lease()));
   const outcome = await store.complete(key, claim.entry.complete(response), claim.fencingToken, {
-    ttlMs,
+    retentionTtlMs: ttlMs,
   });
   expect(outcome.kind).toBe("applied");
 }
@@ -115,10 +116,12 @@ describe("MemoryStore options", () => {
     const { store } = clockedStore();
     // Short keys: 100 000 claims count far less than the default maxBytes.
     for (let index = 0; index < defaultMaxEntries; index++) {
-      claimed(await store.tryInsert(IdempotencyKey.parse(`k${index}`), entry(60_000)));
+      claimed(await store.tryInsert(IdempotencyKey.parse(`k${index}`), entry(), lease(60_000)));
     }
     expect(store.bytes).toBeLessThan(defaultMaxBytes);
-    const error = await capacityError(store.tryInsert(IdempotencyKey.parse("one-more"), entry()));
+    const error = await capacityError(
+      store.tryInsert(IdempotencyKey.parse("one-more"), entry(), lease()),
+    );
     expect(error.limit).toBe("entries");
     expect(error.max).toBe(defaultMaxEntries);
     expect(store.size).toBe(defaultMaxEntries);
@@ -173,8 +176,8 @@ describe("MemoryStore at capacity", () => {
     const b = IdempotencyKey.parse("b");
     const c = IdempotencyKey.parse("c");
     await completeKey(store, a, CachedResponse.from("a"), 10_000);
-    claimed(await store.tryInsert(b, entry(1000)));
-    const error = await capacityError(store.tryInsert(c, entry()));
+    claimed(await store.tryInsert(b, entry(), lease(1000)));
+    const error = await capacityError(store.tryInsert(c, entry(), lease()));
     expect(error).toBeInstanceOf(IdempotencyError);
     expect(error.code).toBe("ERR_IDEMPOTENT_STORE_CAPACITY");
     expect(error.retryable).toBe(true);
@@ -184,14 +187,14 @@ describe("MemoryStore at capacity", () => {
     expect((await store.get(b))?.entry.state).toBe("processing");
 
     clock.time += 1000; // b's lease ends; a is still retained
-    claimed(await store.tryInsert(c, entry(1000)));
-    const replay = await store.tryInsert(a, entry());
-    expect(replay.kind === "exists" && replay.existing.state).toBe("completed");
+    claimed(await store.tryInsert(c, entry(), lease(1000)));
+    const replay = await store.tryInsert(a, entry(), lease());
+    expect(replay.kind === "exists" && replay.entry.state).toBe("completed");
     expect(store.size).toBe(2);
 
     clock.time += 9000; // a's retention and c's lease end
-    claimed(await store.tryInsert(b, entry()));
-    claimed(await store.tryInsert(a, entry()));
+    claimed(await store.tryInsert(b, entry(), lease()));
+    claimed(await store.tryInsert(a, entry(), lease()));
     expect(store.size).toBe(2);
     await store.close();
   });
@@ -202,14 +205,14 @@ describe("MemoryStore at capacity", () => {
     const kept = IdempotencyKey.parse("kept");
     await completeKey(store, kept, CachedResponse.from("kept"), 60_000);
     for (const name of ["x", "y", "z"]) {
-      claimed(await store.tryInsert(IdempotencyKey.parse(name), entry(100)));
+      claimed(await store.tryInsert(IdempotencyKey.parse(name), entry(), lease(100)));
     }
     clock.time += 100;
     for (const name of ["p", "q", "r"]) {
-      claimed(await store.tryInsert(IdempotencyKey.parse(name), entry(1000)));
+      claimed(await store.tryInsert(IdempotencyKey.parse(name), entry(), lease(1000)));
       expect(store.size).toBe(4); // one expired entry dropped per claim, no more
     }
-    await capacityError(store.tryInsert(IdempotencyKey.parse("s"), entry()));
+    await capacityError(store.tryInsert(IdempotencyKey.parse("s"), entry(), lease()));
     expect((await store.get(kept))?.entry.state).toBe("completed");
     await store.close();
   });
@@ -222,27 +225,27 @@ describe("MemoryStore at capacity", () => {
       IdempotencyKey,
     ];
     // Later: a expired first until touched, so only b may go.
-    const claimA = claimed(await store.tryInsert(a, entry(100)));
-    claimed(await store.tryInsert(b, entry(200)));
-    await store.touch(a, claimA.fencingToken, { ttlMs: 1000 });
+    const claimA = claimed(await store.tryInsert(a, entry(), lease(100)));
+    claimed(await store.tryInsert(b, entry(), lease(200)));
+    await store.touch(a, claimA.fencingToken, { leaseTtlMs: 1000 });
     clock.time += 300;
-    claimed(await store.tryInsert(c, entry(1000)));
+    claimed(await store.tryInsert(c, entry(), lease(1000)));
     expect((await store.get(a))?.entry.state).toBe("processing");
     // Earlier: c is cut short by a touch, so it goes before a.
-    const claimC = await store.tryInsert(c, entry());
+    const claimC = await store.tryInsert(c, entry(), lease());
     expect(claimC.kind).toBe("exists");
     await store.purge(c);
-    const claimC2 = claimed(await store.tryInsert(c, entry(5000)));
-    await store.touch(c, claimC2.fencingToken, { ttlMs: 10 });
+    const claimC2 = claimed(await store.tryInsert(c, entry(), lease(5000)));
+    await store.touch(c, claimC2.fencingToken, { leaseTtlMs: 10 });
     clock.time += 10;
-    claimed(await store.tryInsert(b, entry(1000)));
+    claimed(await store.tryInsert(b, entry(), lease(1000)));
     expect((await store.get(a))?.entry.state).toBe("processing");
     // Later again, by completion: a's response is retained past b's lease.
     await store.complete(a, claimA.entry.complete(CachedResponse.from("a")), claimA.fencingToken, {
-      ttlMs: 60_000,
+      retentionTtlMs: 60_000,
     });
     clock.time += 1000;
-    claimed(await store.tryInsert(c, entry()));
+    claimed(await store.tryInsert(c, entry(), lease()));
     expect((await store.get(a))?.entry.state).toBe("completed");
     await store.close();
   });
@@ -257,8 +260,10 @@ describe("MemoryStore at capacity", () => {
     }
     expect(store.bytes).toBe(10 * perRecord);
     // A claim counts 330 bytes here: it fits in the 500 left, a second does not.
-    claimed(await store.tryInsert(IdempotencyKey.parse("key-a"), entry(60_000)));
-    const error = await capacityError(store.tryInsert(IdempotencyKey.parse("key-b"), entry()));
+    claimed(await store.tryInsert(IdempotencyKey.parse("key-a"), entry(), lease(60_000)));
+    const error = await capacityError(
+      store.tryInsert(IdempotencyKey.parse("key-b"), entry(), lease()),
+    );
     expect(error.limit).toBe("bytes");
     expect(error.max).toBe(maxBytes);
     expect(store.bytes).toBeLessThanOrEqual(maxBytes);
@@ -268,7 +273,7 @@ describe("MemoryStore at capacity", () => {
       );
     }
     clock.time += 5000 - 1000 + 1; // the first of the responses has expired
-    claimed(await store.tryInsert(IdempotencyKey.parse("key-b"), entry()));
+    claimed(await store.tryInsert(IdempotencyKey.parse("key-b"), entry(), lease()));
     expect(store.size).toBe(11);
     expect(store.bytes).toBeLessThanOrEqual(maxBytes);
     await store.close();
@@ -280,19 +285,23 @@ describe("MemoryStore at capacity", () => {
     const { store, clock } = clockedStore({ maxBytes });
     const k1 = IdempotencyKey.parse("k1");
     const k2 = IdempotencyKey.parse("k2");
-    const first = claimed(await store.tryInsert(k1, entry(60_000)));
-    const second = claimed(await store.tryInsert(k2, entry(60_000)));
+    const first = claimed(await store.tryInsert(k1, entry(), lease(60_000)));
+    const second = claimed(await store.tryInsert(k2, entry(), lease(60_000)));
     const complete = (key: IdempotencyKey, claim: typeof first, ttlMs: number) =>
-      store.complete(key, claim.entry.complete(response100KiB), claim.fencingToken, { ttlMs });
+      store.complete(key, claim.entry.complete(response100KiB), claim.fencingToken, {
+        retentionTtlMs: ttlMs,
+      });
     expect((await complete(k1, first, 1000)).kind).toBe("applied");
     // Both side effects ran; refusing the second response would let it run again.
     expect((await complete(k2, second, 5000)).kind).toBe("applied");
     expect(store.bytes).toBe(2 * perResponse);
     expect(store.bytes).toBeGreaterThan(maxBytes);
-    const error = await capacityError(store.tryInsert(IdempotencyKey.parse("k3"), entry()));
+    const error = await capacityError(
+      store.tryInsert(IdempotencyKey.parse("k3"), entry(), lease()),
+    );
     expect(error.limit).toBe("bytes");
     clock.time += 1000; // k1's response expires: back under the bound
-    claimed(await store.tryInsert(IdempotencyKey.parse("k3"), entry()));
+    claimed(await store.tryInsert(IdempotencyKey.parse("k3"), entry(), lease()));
     expect(store.bytes).toBeLessThanOrEqual(maxBytes);
     await store.close();
   });
@@ -302,13 +311,13 @@ describe("MemoryStore at capacity", () => {
     const { store, clock } = clockedStore({ maxBytes: perResponse + 1000 });
     await completeKey(store, IdempotencyKey.parse("old"), response100KiB, 1000);
     const key = IdempotencyKey.parse("new");
-    const claim = claimed(await store.tryInsert(key, entry(60_000)));
+    const claim = claimed(await store.tryInsert(key, entry(), lease(60_000)));
     clock.time += 1000;
     const outcome = await store.complete(
       key,
       claim.entry.complete(response100KiB),
       claim.fencingToken,
-      { ttlMs: 60_000 },
+      { retentionTtlMs: 60_000 },
     );
     expect(outcome.kind).toBe("applied");
     expect(store.size).toBe(1);
@@ -319,12 +328,12 @@ describe("MemoryStore at capacity", () => {
   it("refuses a response larger than maxBytes alone; the claim stays processing", async () => {
     const { store } = clockedStore({ maxBytes: 64 * 1024 });
     const key = IdempotencyKey.parse("big");
-    const claim = claimed(await store.tryInsert(key, entry(30_000)));
+    const claim = claimed(await store.tryInsert(key, entry(), lease(30_000)));
     const bytes = store.bytes;
     let thrown: unknown;
     try {
       await store.complete(key, claim.entry.complete(response100KiB), claim.fencingToken, {
-        ttlMs: 60_000,
+        retentionTtlMs: 60_000,
       });
     } catch (error) {
       thrown = error;
@@ -382,20 +391,20 @@ describe("MemoryStore at capacity", () => {
     const { store, clock } = clockedStore();
     const a = IdempotencyKey.parse("a");
     const b = IdempotencyKey.parse("b");
-    const claimA = claimed(await store.tryInsert(a, entry(100)));
-    const claimB = claimed(await store.tryInsert(b, entry(100)));
+    const claimA = claimed(await store.tryInsert(a, entry(), lease(100)));
+    const claimB = claimed(await store.tryInsert(b, entry(), lease(100)));
     expect(store.bytes).toBe(2 * recordBytes("a", entry()));
     const completed = claimA.entry.complete(response100KiB);
-    await store.complete(a, completed, claimA.fencingToken, { ttlMs: 1000 });
+    await store.complete(a, completed, claimA.fencingToken, { retentionTtlMs: 1000 });
     expect(store.bytes).toBe(recordBytes("a", completed) + recordBytes("b", entry()));
-    await store.touch(b, claimB.fencingToken, { ttlMs: 2000 });
+    await store.touch(b, claimB.fencingToken, { leaseTtlMs: 2000 });
     await store.remove(b, claimB.fencingToken);
     expect(store.bytes).toBe(recordBytes("a", completed));
     expect(await store.purge(a)).toBe(true);
     expect([store.size, store.bytes]).toEqual([0, 0]);
-    claimed(await store.tryInsert(a, entry(100)));
+    claimed(await store.tryInsert(a, entry(), lease(100)));
     clock.time += 100;
-    claimed(await store.tryInsert(a, entry(100))); // replaces the expired claim
+    claimed(await store.tryInsert(a, entry(), lease(100))); // replaces the expired claim
     expect([store.size, store.bytes]).toEqual([1, recordBytes("a", entry())]);
     clock.time += 100;
     expect(store.sweep()).toBe(1);
@@ -485,7 +494,7 @@ describe("MemoryStore bounds, against a model", () => {
                 const fits = others.length + 1 <= maxEntries && othersBytes + bytes <= maxBytes;
                 let result: InsertResult | StoreCapacityError;
                 try {
-                  result = await store.tryInsert(key, entry(command.ttlMs));
+                  result = await store.tryInsert(key, entry(), lease(command.ttlMs));
                 } catch (error) {
                   expect(error, label).toBeInstanceOf(StoreCapacityError);
                   result = error as StoreCapacityError;
@@ -533,7 +542,7 @@ describe("MemoryStore bounds, against a model", () => {
                 try {
                   outcome = (
                     await store.complete(key, completed, claim.fencingToken, {
-                      ttlMs: command.ttlMs,
+                      retentionTtlMs: command.ttlMs,
                     })
                   ).kind;
                 } catch (error) {
@@ -562,7 +571,7 @@ describe("MemoryStore bounds, against a model", () => {
                 const outcome = await store.touch(
                   keys[command.key] as IdempotencyKey,
                   claim.fencingToken,
-                  { ttlMs: command.ttlMs },
+                  { leaseTtlMs: command.ttlMs },
                 );
                 const want = !isLive
                   ? "key-expired"
@@ -627,7 +636,7 @@ describe("MemoryStore", () => {
   it("sweeps expired entries and its timer does not keep the process alive", async () => {
     let time = 0;
     await using store = new MemoryStore({ clock: { now: () => time }, sweepIntervalMs: 5 });
-    await store.tryInsert(IdempotencyKey.parse("x"), entry(10));
+    await store.tryInsert(IdempotencyKey.parse("x"), entry(), lease(10));
     time += 11;
     for (let waited = 0; store.size > 0 && waited < 2000; waited += 10) {
       await new Promise((resolve) => setTimeout(resolve, 10));
@@ -638,7 +647,7 @@ describe("MemoryStore", () => {
   it("refuses work after close", async () => {
     const store = new MemoryStore();
     await store.close();
-    await expect(store.tryInsert(IdempotencyKey.random(), entry())).rejects.toBeInstanceOf(
+    await expect(store.tryInsert(IdempotencyKey.random(), entry(), lease())).rejects.toBeInstanceOf(
       StoreClosedError,
     );
   });

@@ -5,8 +5,8 @@ import { FencingToken } from "../../core/fencing-token.ts";
 import {
   assertCompleted,
   assertProcessing,
-  CompletedEntry,
   type Completed,
+  type CompletedEntry,
   type IdempotencyEntry,
   type Processing,
 } from "../../core/idempotency-entry.ts";
@@ -14,7 +14,16 @@ import type { IdempotencyKey } from "../../core/idempotency-key.ts";
 import { assertFencingToken, assertIdempotencyKey } from "../../core/store-arguments.ts";
 import type { IdempotencyStore, StoredEntry } from "../../core/idempotency-store.ts";
 import type { InsertResult } from "../../core/insert-result.ts";
-import { validateTtlMs, type TtlOptions } from "../../core/ttl.ts";
+import { restoreEntry } from "../../core/restore-entry.ts";
+import {
+  leaseOf,
+  resolveStoreTtls,
+  retentionOf,
+  type LeaseOptions,
+  type RetentionOptions,
+  type StoreTtlOptions,
+  type StoreTtls,
+} from "../../core/ttl.ts";
 import { InvalidArgumentError } from "../../errors/invalid-argument-error.ts";
 import { StoreCapacityError } from "../../errors/store-capacity-error.ts";
 import { StoreClosedError } from "../../errors/store-closed-error.ts";
@@ -27,8 +36,11 @@ export const defaultMaxEntries = 100_000;
 /** Default {@link MemoryStoreOptions.maxBytes}: 64 MiB. */
 export const defaultMaxBytes: number = 64 * 1024 * 1024;
 
-/** Options of {@link MemoryStore}. */
-export interface MemoryStoreOptions {
+/**
+ * Options of {@link MemoryStore}; `leaseTtlMs` (30 000) and `retentionTtlMs` (24 hours) are the
+ * defaults of calls that give none.
+ */
+export interface MemoryStoreOptions extends StoreTtlOptions {
   /**
    * Most entries held at once, live or expired but not yet dropped; {@link defaultMaxEntries}
    * (100 000) by default, `Number.POSITIVE_INFINITY` for no bound.
@@ -86,7 +98,7 @@ function withOwnBody(entry: CompletedEntry): CompletedEntry {
   const { status, headers, body } = entry.response;
   if (body.byteOffset === 0 && body.byteLength === body.buffer.byteLength) return entry;
   const response = new CachedResponse({ status, headers, body: new Uint8Array(body) });
-  return new CompletedEntry(entry.fingerprint, response);
+  return restoreEntry({ state: "completed", fingerprint: entry.fingerprint, response });
 }
 
 function validateKey(key: unknown): string {
@@ -109,7 +121,7 @@ function validateKey(key: unknown): string {
  * import { MemoryStore } from "idempotent/memory";
  *
  * await using store = new MemoryStore({ maxEntries: 10_000, maxBytes: 16 * 1024 * 1024 });
- * const result = await store.tryInsert(key, IdempotencyEntry.new(fingerprint, { ttlMs: 30_000 }));
+ * const result = await store.tryInsert(key, IdempotencyEntry.new(fingerprint));
  * ```
  */
 export class MemoryStore implements IdempotencyStore, AsyncDisposable {
@@ -117,6 +129,7 @@ export class MemoryStore implements IdempotencyStore, AsyncDisposable {
   // Every record, soonest expiry first, so dropping expired entries never scans live ones.
   readonly #expiries = new ExpiryHeap<MemoryRecord>();
   readonly #clock: Clock;
+  readonly #ttls: StoreTtls;
   readonly #maxEntries: number;
   readonly #maxBytes: number;
   #bytes = 0;
@@ -126,10 +139,11 @@ export class MemoryStore implements IdempotencyStore, AsyncDisposable {
 
   /**
    * @throws {@link InvalidArgumentError} when a limit is not a positive integer (`maxBytes`: at
-   *   least 1024) or `Number.POSITIVE_INFINITY`, or `sweepIntervalMs` is not a non-negative
-   *   integer.
+   *   least 1024) or `Number.POSITIVE_INFINITY`, `sweepIntervalMs` is not a non-negative
+   *   integer, or a TTL is out of range.
    */
   constructor(options: MemoryStoreOptions = {}) {
+    this.#ttls = resolveStoreTtls(options);
     const {
       maxEntries = defaultMaxEntries,
       maxBytes = defaultMaxBytes,
@@ -166,15 +180,20 @@ export class MemoryStore implements IdempotencyStore, AsyncDisposable {
    * @throws {@link StoreCapacityError} (retryable) when the store is at `maxEntries` or
    *   `maxBytes` and no expired entry is left to drop.
    */
-  async tryInsert(key: IdempotencyKey, entry: IdempotencyEntry<Processing>): Promise<InsertResult> {
+  async tryInsert(
+    key: IdempotencyKey,
+    entry: IdempotencyEntry<Processing>,
+    options?: LeaseOptions,
+  ): Promise<InsertResult> {
     this.#assertOpen("tryInsert");
     const id = validateKey(key);
     assertProcessing(entry);
+    const leaseTtlMs = leaseOf(options, this.#ttls);
     const now = this.#clock.now();
     const existing = this.#records.get(id);
     if (existing !== undefined) {
       if (existing.expiresAt > now) {
-        return { kind: "exists", existing: existing.entry, expiresAt: existing.expiresAt };
+        return { kind: "exists", entry: existing.entry, expiresAt: existing.expiresAt };
       }
       this.#delete(existing);
     }
@@ -186,7 +205,7 @@ export class MemoryStore implements IdempotencyStore, AsyncDisposable {
       id,
       entry,
       fencingToken,
-      expiresAt: now + entry.leaseTtlMs,
+      expiresAt: now + leaseTtlMs,
       bytes,
       heapIndex: -1,
     };
@@ -205,13 +224,13 @@ export class MemoryStore implements IdempotencyStore, AsyncDisposable {
     key: IdempotencyKey,
     entry: IdempotencyEntry<Completed>,
     fencingToken: FencingToken,
-    options: TtlOptions,
+    options?: RetentionOptions,
   ): Promise<FencedOutcome> {
     this.#assertOpen("complete");
     const id = validateKey(key);
     assertCompleted(entry);
     assertFencingToken(fencingToken);
-    const ttlMs = validateTtlMs(options.ttlMs);
+    const ttlMs = retentionOf(options, this.#ttls);
     const now = this.#clock.now();
     const record = this.#records.get(id);
     if (record === undefined || record.expiresAt <= now) return fencedOutcome["key-expired"];
@@ -243,16 +262,16 @@ export class MemoryStore implements IdempotencyStore, AsyncDisposable {
   async touch(
     key: IdempotencyKey,
     fencingToken: FencingToken,
-    options: TtlOptions,
+    options?: LeaseOptions,
   ): Promise<LeaseOutcome> {
     this.#assertOpen("touch");
     const id = validateKey(key);
     assertFencingToken(fencingToken);
-    const ttlMs = validateTtlMs(options.ttlMs);
+    const ttlMs = leaseOf(options, this.#ttls);
     const now = this.#clock.now();
     const record = this.#records.get(id);
-    const held = this.#held(record, fencingToken, now);
-    if (held !== undefined) return held;
+    const refusal = this.#refusal(record, fencingToken, now);
+    if (refusal !== undefined) return refusal;
     (record as MemoryRecord).expiresAt = now + ttlMs;
     this.#expiries.update(record as MemoryRecord);
     return fencedOutcome.applied;
@@ -263,8 +282,8 @@ export class MemoryStore implements IdempotencyStore, AsyncDisposable {
     const id = validateKey(key);
     assertFencingToken(fencingToken);
     const record = this.#records.get(id);
-    const held = this.#held(record, fencingToken, this.#clock.now());
-    if (held !== undefined) return held;
+    const refusal = this.#refusal(record, fencingToken, this.#clock.now());
+    if (refusal !== undefined) return refusal;
     this.#delete(record as MemoryRecord);
     return fencedOutcome.applied;
   }
@@ -308,8 +327,8 @@ export class MemoryStore implements IdempotencyStore, AsyncDisposable {
     await this.close();
   }
 
-  /** The outcome when `fencingToken` does not hold a live processing claim, else undefined. */
-  #held(
+  /** Why `fencingToken` does not hold a live processing claim, or undefined when it does. */
+  #refusal(
     record: MemoryRecord | undefined,
     fencingToken: FencingToken,
     now: number,

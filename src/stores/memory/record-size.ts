@@ -42,7 +42,7 @@ export const maxClaimBytes: number = recordOverheadBytes + bytesPerCodeUnit * ma
  *
  * @example
  * ```ts
- * recordBytes("order-1", IdempotencyEntry.new(fingerprint, { ttlMs: 30_000 })); // 320 + 14
+ * recordBytes("order-1", IdempotencyEntry.new(fingerprint)); // 320 + 14
  * ```
  */
 export function recordBytes(id: string, entry: IdempotencyEntry): number {

@@ -14,7 +14,6 @@ export {
   type ValkeyClient,
   type ValkeyConnection,
 } from "./valkey-connection.ts";
-export { recordVersion } from "./scripts.ts";
 export {
   checkServerConfig,
   findingSeverities,

@@ -15,7 +15,7 @@ import { tokenRetentionMs } from "./scripts.ts";
 import { ValkeyStore } from "./valkey-store.ts";
 
 const fingerprint = Fingerprint.fromHex("56".repeat(16));
-const entry = () => IdempotencyEntry.new(fingerprint, { ttlMs: 60_000 });
+const entry = () => IdempotencyEntry.new(fingerprint);
 const future = () => String(Date.now() + 60_000);
 /** A token ahead of the server clock, so the next claim's token shows whether it was kept. */
 const ahead = 8_300_000_000_000_000n;
@@ -100,11 +100,11 @@ describe("ValkeyStore with corrupt records", () => {
       await write(completed({ ...(token === undefined ? {} : { tok: token }) }));
       expect(await caught(store.get(key))).toBeInstanceOf(MalformedRecordError);
       expect(await caught(store.tryInsert(key, entry()))).toBeInstanceOf(MalformedRecordError);
-      const response = IdempotencyEntry.new(fingerprint, { ttlMs: 1000 }).complete(
-        CachedResponse.from("again"),
-      );
+      const response = IdempotencyEntry.new(fingerprint).complete(CachedResponse.from("again"));
       expect(
-        await caught(store.complete(key, response, FencingToken.from(12), { ttlMs: 60_000 })),
+        await caught(
+          store.complete(key, response, FencingToken.from(12), { retentionTtlMs: 60_000 }),
+        ),
       ).toBeInstanceOf(MalformedRecordError);
       // Nothing was changed by the refused calls.
       expect(await raw.hget(recordKey, "b")).toBe("replayed");
@@ -117,9 +117,9 @@ describe("ValkeyStore with corrupt records", () => {
       const tok = token === undefined ? {} : { tok: token };
       await write({ v: "1", s: "p", fp: fingerprint.hex, lease: "1000", exp: future(), ...tok });
       expect(await caught(store.get(key))).toBeInstanceOf(MalformedRecordError);
-      expect(await caught(store.touch(key, FencingToken.from(12), { ttlMs: 1000 }))).toBeInstanceOf(
-        MalformedRecordError,
-      );
+      expect(
+        await caught(store.touch(key, FencingToken.from(12), { leaseTtlMs: 1000 })),
+      ).toBeInstanceOf(MalformedRecordError);
       expect(await caught(store.remove(key, FencingToken.from(12)))).toBeInstanceOf(
         MalformedRecordError,
       );

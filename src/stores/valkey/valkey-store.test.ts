@@ -16,7 +16,8 @@ import { checkServerConfig } from "./check-server-config.ts";
 import { ValkeyStore } from "./valkey-store.ts";
 
 const fingerprint = Fingerprint.fromHex("12".repeat(16));
-const entry = (ttlMs = 60_000) => IdempotencyEntry.new(fingerprint, { ttlMs });
+const entry = () => IdempotencyEntry.new(fingerprint);
+const lease = (ttlMs = 60_000) => ({ leaseTtlMs: ttlMs });
 
 async function captured(promise: Promise<unknown>): Promise<unknown> {
   return promise.then(
@@ -69,11 +70,11 @@ describe("ValkeyStore", () => {
 
   it("stores bodies as raw bytes, not base64", async () => {
     const key = IdempotencyKey.random();
-    const claim = await store.tryInsert(key, entry());
+    const claim = await store.tryInsert(key, entry(), lease());
     if (claim.kind !== "claimed") throw new Error("expected a claim");
     const body = new Uint8Array([0, 1, 2, 255, 254, 13, 10]);
     await store.complete(key, claim.entry.complete(CachedResponse.from(body)), claim.fencingToken, {
-      ttlMs: 60_000,
+      retentionTtlMs: 60_000,
     });
     const stored = await raw.hgetBuffer(store.recordKey(key), "b");
     expect(stored?.equals(Buffer.from(body))).toBe(true);
@@ -83,14 +84,14 @@ describe("ValkeyStore", () => {
   it("issues server-clock tokens above a tombstone's last token", async () => {
     const key = IdempotencyKey.random();
     const before = BigInt(Date.now() - 60_000) * 1000n;
-    const first = await store.tryInsert(key, entry());
+    const first = await store.tryInsert(key, entry(), lease());
     if (first.kind !== "claimed") throw new Error("expected a claim");
     expect(first.fencingToken.value > before).toBe(true);
     // A tombstone whose token is ahead of the server clock (as after a clock step back).
     const ahead = 8_000_000_000_000_000n;
     await raw.del(store.recordKey(key));
     await raw.hset(store.recordKey(key), { v: "1", s: "t", tok: ahead.toString() });
-    const next = await store.tryInsert(key, entry());
+    const next = await store.tryInsert(key, entry(), lease());
     if (next.kind !== "claimed") throw new Error("expected a claim");
     expect(next.fencingToken.value).toBe(ahead + 1n);
   });
@@ -112,7 +113,7 @@ describe("ValkeyStore", () => {
     });
     await raw.pexpire(store.recordKey(key), 60_000);
     expect(await store.get(key)).toBeUndefined();
-    const next = await store.tryInsert(key, entry());
+    const next = await store.tryInsert(key, entry(), lease());
     if (next.kind !== "claimed") throw new Error("expected a claim");
     expect(next.fencingToken.value).toBe(ahead + 1n);
     // The server keeps the record past its lease so the token survives expiry.
@@ -212,14 +213,14 @@ describe("ValkeyStore", () => {
       await raw.del(recordKey);
       await write();
       await raw.pexpire(recordKey, 60_000);
-      const reads = [store.tryInsert(key, entry()), store.get(key)];
+      const reads = [store.tryInsert(key, entry(), lease()), store.get(key)];
       for (const read of reads) {
         const error = await captured(read);
         expect(error, name).toBeInstanceOf(MalformedRecordError);
       }
       // purge is the way out of a corrupt record.
       expect(await store.purge(key), name).toBe(true);
-      expect((await store.tryInsert(key, entry())).kind, name).toBe("claimed");
+      expect((await store.tryInsert(key, entry(), lease())).kind, name).toBe("claimed");
     }
   });
 
@@ -281,7 +282,7 @@ describe("ValkeyStore", () => {
     const client = await connect("ioredis", dead.port, { retries: 0 });
     const deadStore = new ValkeyStore({ client: client.client });
     await dead.stop();
-    const error = await captured(deadStore.tryInsert(IdempotencyKey.random(), entry()));
+    const error = await captured(deadStore.tryInsert(IdempotencyKey.random(), entry(), lease()));
     expect(error).toBeInstanceOf(StoreError);
     expect((error as StoreError).kind).toBe("connection");
     await client.close();
@@ -303,6 +304,7 @@ describe("ValkeyStore", () => {
         new ValkeyStore({ client: replicaClient.client }).tryInsert(
           IdempotencyKey.random(),
           entry(),
+          lease(),
         ),
       );
       expect(readOnly).toBeInstanceOf(StoreError);
@@ -314,7 +316,7 @@ describe("ValkeyStore", () => {
       const used = Number(/used_memory:(\d+)/.exec(await small.cli("info", "memory"))?.[1]);
       await small.cli("config", "set", "maxmemory", String(Math.floor(used / 2)));
       const key = IdempotencyKey.random();
-      const full = await captured(smallStore.tryInsert(key, entry()));
+      const full = await captured(smallStore.tryInsert(key, entry(), lease()));
       expect(full).toBeInstanceOf(StoreError);
       expect((full as StoreError).kind).toBe("out-of-memory");
       expect((full as StoreError).ambiguous).toBe(false);
@@ -342,7 +344,7 @@ describe("ValkeyStore", () => {
       client: connected.client,
       waitForReplicas: { replicas: 1, timeoutMs: 50 },
     });
-    const error = await captured(lonely.tryInsert(IdempotencyKey.random(), entry()));
+    const error = await captured(lonely.tryInsert(IdempotencyKey.random(), entry(), lease()));
     expect(error).toBeInstanceOf(StoreError);
     expect((error as StoreError).kind).toBe("replication");
     expect((error as StoreError).retryable).toBe(true);
@@ -362,13 +364,13 @@ describe("ValkeyStore", () => {
         waitForReplicas: { replicas: 1, timeoutMs: 2000 },
       });
       const key = IdempotencyKey.random();
-      const claim = await replicated.tryInsert(key, entry());
+      const claim = await replicated.tryInsert(key, entry(), lease());
       if (claim.kind !== "claimed") throw new Error("expected a claim");
       const outcome = await replicated.complete(
         key,
         claim.entry.complete(CachedResponse.from("replicated")),
         claim.fencingToken,
-        { ttlMs: 60_000 },
+        { retentionTtlMs: 60_000 },
       );
       expect(outcome.kind).toBe("applied");
       expect(await replica.cli("hget", replicated.recordKey(key), "s")).toBe("c");

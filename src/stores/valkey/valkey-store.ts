@@ -5,8 +5,6 @@ import { Fingerprint } from "../../core/fingerprint.ts";
 import {
   assertCompleted,
   assertProcessing,
-  CompletedEntry,
-  ProcessingEntry,
   type Completed,
   type IdempotencyEntry,
   type Processing,
@@ -15,7 +13,16 @@ import { validateKeySegment, type IdempotencyKey } from "../../core/idempotency-
 import { assertFencingToken, assertIdempotencyKey } from "../../core/store-arguments.ts";
 import type { IdempotencyStore, StoredEntry } from "../../core/idempotency-store.ts";
 import type { InsertResult } from "../../core/insert-result.ts";
-import { validateTtlMs, type TtlOptions } from "../../core/ttl.ts";
+import { restoreEntry } from "../../core/restore-entry.ts";
+import {
+  leaseOf,
+  resolveStoreTtls,
+  retentionOf,
+  type LeaseOptions,
+  type RetentionOptions,
+  type StoreTtlOptions,
+  type StoreTtls,
+} from "../../core/ttl.ts";
 import { InvalidArgumentError } from "../../errors/invalid-argument-error.ts";
 import { MalformedRecordError } from "../../errors/malformed-record-error.ts";
 import { StoreError } from "../../errors/store-error.ts";
@@ -51,8 +58,11 @@ export interface WaitForReplicasOptions {
 /** The default of {@link ValkeyStoreOptions.operationTimeoutMs}. */
 const defaultOperationTimeoutMs = 2000;
 
-/** Options of {@link ValkeyStore}. */
-export interface ValkeyStoreOptions {
+/**
+ * Options of {@link ValkeyStore}; `leaseTtlMs` (30 000) and `retentionTtlMs` (24 hours) are the
+ * defaults of calls that give none.
+ */
+export interface ValkeyStoreOptions extends StoreTtlOptions {
   /**
    * An `ioredis`/`iovalkey` client or cluster, a node-redis client or cluster, or a connection.
    * A client with no `error` listener gets one that ignores the events (failures reach the
@@ -135,10 +145,8 @@ function decodeLive(reply: readonly unknown[], key: string): StoredEntry {
     // The scripts refuse a record without a valid token already; this guards a changed script.
     checkToken(reply[3]);
     const expiresAt = integer(reply[8], "expiresAt");
-    if (state === "p") {
-      const lease = integer(reply[4], "lease");
-      return { entry: new ProcessingEntry(fingerprint, validateTtlMs(lease, "lease")), expiresAt };
-    }
+    if (state === "p")
+      return { entry: restoreEntry({ state: "processing", fingerprint }), expiresAt };
     if (state !== "c") throw new MalformedRecordError("s", `unknown state ${state}`);
     const headers = JSON.parse(
       Buffer.isBuffer(reply[6]) ? reply[6].toString("utf8") : "",
@@ -146,7 +154,7 @@ function decodeLive(reply: readonly unknown[], key: string): StoredEntry {
     const body = reply[7];
     if (!Buffer.isBuffer(body)) throw new MalformedRecordError("b", "missing body");
     const response = new CachedResponse({ status: integer(reply[5], "st"), headers, body });
-    return { entry: new CompletedEntry(fingerprint, response), expiresAt };
+    return { entry: restoreEntry({ state: "completed", fingerprint, response }), expiresAt };
   } catch (error) {
     if (error instanceof MalformedRecordError) throw error;
     throw new MalformedRecordError("", `record ${key} is corrupt`, { cause: error });
@@ -178,8 +186,11 @@ export class ValkeyStore implements IdempotencyStore {
   readonly #prefix: string;
   readonly #waitForReplicas: WaitForReplicasOptions | undefined;
   readonly #operationTimeoutMs: number;
+  readonly #ttls: StoreTtls;
 
+  /** @throws {@link InvalidArgumentError} on an option out of range. */
   constructor(options: ValkeyStoreOptions) {
+    this.#ttls = resolveStoreTtls(options);
     this.connection = toValkeyConnection(options.client);
     this.#prefix = validateKeySegment(options.prefix ?? "idempotent", "prefix");
     this.#operationTimeoutMs = validateDeadlineMs(
@@ -209,12 +220,16 @@ export class ValkeyStore implements IdempotencyStore {
     return `${this.#prefix}:{${key.value}}`;
   }
 
-  async tryInsert(key: IdempotencyKey, entry: IdempotencyEntry<Processing>): Promise<InsertResult> {
+  async tryInsert(
+    key: IdempotencyKey,
+    entry: IdempotencyEntry<Processing>,
+    options?: LeaseOptions,
+  ): Promise<InsertResult> {
     assertProcessing(entry);
     const recordKey = this.recordKey(key);
     const reply = await this.#run("tryInsert", claimScript, recordKey, [
       entry.fingerprint.hex,
-      String(entry.leaseTtlMs),
+      String(leaseOf(options, this.#ttls)),
       recordVersion,
     ]);
     if (!Array.isArray(reply)) throw new MalformedRecordError("", "unexpected script reply");
@@ -229,21 +244,21 @@ export class ValkeyStore implements IdempotencyStore {
     }
     if (code !== 0) throw errorForCode(Number(code), recordKey);
     const live = decodeLive(reply, recordKey);
-    return { kind: "exists", existing: live.entry, expiresAt: live.expiresAt };
+    return { kind: "exists", entry: live.entry, expiresAt: live.expiresAt };
   }
 
   async complete(
     key: IdempotencyKey,
     entry: IdempotencyEntry<Completed>,
     fencingToken: FencingToken,
-    options: TtlOptions,
+    options?: RetentionOptions,
   ): Promise<FencedOutcome> {
     assertCompleted(entry);
     const { response } = entry;
     const outcome = await this.#fenced("complete", completeScript, key, [
       this.#token(fencingToken),
       entry.fingerprint.hex,
-      String(validateTtlMs(options.ttlMs)),
+      String(retentionOf(options, this.#ttls)),
       String(response.status),
       JSON.stringify(response.headers),
       bytes(response.body),
@@ -256,11 +271,11 @@ export class ValkeyStore implements IdempotencyStore {
   async touch(
     key: IdempotencyKey,
     fencingToken: FencingToken,
-    options: TtlOptions,
+    options?: LeaseOptions,
   ): Promise<LeaseOutcome> {
     return (await this.#fenced("touch", touchScript, key, [
       this.#token(fencingToken),
-      String(validateTtlMs(options.ttlMs)),
+      String(leaseOf(options, this.#ttls)),
       recordVersion,
     ])) as LeaseOutcome;
   }
