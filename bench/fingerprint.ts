@@ -1,9 +1,7 @@
 // Fingerprint throughput per XXH3-128 implementation candidate, and SHA-256 for comparison.
-// Run: npx tsx bench/fingerprint.ts
+// Run: npm run bench -- fingerprint
 import { createHash } from "node:crypto";
 import { createRequire } from "node:module";
-import { writeFileSync } from "node:fs";
-import { pathToFileURL } from "node:url";
 import { xxh3 } from "@node-rs/xxhash";
 import { createXXHash128 } from "hash-wasm";
 import { DefaultFingerprintStrategy } from "../src/core/default-fingerprint-strategy.ts";
@@ -134,10 +132,4 @@ export async function runFingerprintBench(rounds = 5, budgetMs = 300): Promise<s
     "- Every candidate agrees with `xxhsum -H2` (the benchmark checks them against each other; the tests check the shipped strategy against `xxhsum`).",
     "",
   ].join("\n");
-}
-
-if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
-  const report = await runFingerprintBench();
-  console.log(report);
-  writeFileSync(new URL("results/fingerprint.md", import.meta.url), report);
 }

@@ -1,8 +1,6 @@
 // Requests per second through each adapter with autocannon: the bare framework, the
 // middleware on a fresh key per request, and replays of one key; memory and Valkey/Redis
-// stores; express-idempotency on the same workload. Run: npx tsx bench/http.ts
-import { writeFileSync } from "node:fs";
-import { pathToFileURL } from "node:url";
+// stores; express-idempotency on the same workload. Run: npm run bench -- http
 import autocannon from "autocannon";
 import express from "express";
 import {
@@ -180,10 +178,4 @@ export async function runHttpBench(rounds = 3, seconds = 3): Promise<string> {
     ]),
     "",
   ].join("\n");
-}
-
-if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
-  const report = await runHttpBench();
-  console.log(report);
-  writeFileSync(new URL("results/http.md", import.meta.url), report);
 }

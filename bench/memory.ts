@@ -1,7 +1,5 @@
 // Memory store throughput: claim+complete cycles and replays per second, sequential and with
-// 64 operations in flight. Run: npx tsx bench/memory.ts
-import { writeFileSync } from "node:fs";
-import { pathToFileURL } from "node:url";
+// 64 operations in flight. Run: npm run bench -- memory
 import {
   CachedResponse,
   DefaultFingerprintStrategy,
@@ -134,10 +132,4 @@ export async function runMemoryBench(rounds = 5): Promise<string> {
     describeEnvironment(),
     "",
   ].join("\n");
-}
-
-if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
-  const report = await runMemoryBench();
-  console.log(report);
-  writeFileSync(new URL("results/memory.md", import.meta.url), report);
 }

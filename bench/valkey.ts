@@ -1,8 +1,6 @@
 // Valkey/Redis store throughput against its floor (bare Lua scripts of the same shape, one
 // EVALSHA per operation, through the same client) and other libraries, on a redis-server this
-// benchmark starts. Run: npx tsx bench/valkey.ts
-import { writeFileSync } from "node:fs";
-import { pathToFileURL } from "node:url";
+// benchmark starts. Run: npm run bench -- valkey
 import { makeIdempotent } from "@aws-lambda-powertools/idempotency";
 import { CachePersistenceLayer } from "@aws-lambda-powertools/idempotency/cache";
 import { Idempotency as NodeIdempotency } from "@node-idempotency/core";
@@ -268,10 +266,4 @@ export async function runValkeyBench(rounds = 3): Promise<string> {
     `- Server: ${serverVersion}`,
     "",
   ].join("\n");
-}
-
-if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
-  const report = await runValkeyBench();
-  console.log(report);
-  writeFileSync(new URL("results/valkey.md", import.meta.url), report);
 }
