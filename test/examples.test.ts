@@ -1,3 +1,5 @@
+import { execFileSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { IdempotencyStore } from "../src/index.ts";
 import { MemoryStore } from "../src/stores/memory/index.ts";
@@ -98,4 +100,19 @@ describe.each(Object.keys(examples))("examples/%s.ts", (name) => {
       }
     },
   );
+});
+
+describe("examples/queue-consumer.ts", () => {
+  it("charges each order once over at-least-once deliveries", () => {
+    const output = execFileSync(
+      process.execPath,
+      ["--import", "tsx", "examples/queue-consumer.ts"],
+      {
+        cwd: fileURLToPath(new URL("..", import.meta.url)),
+        encoding: "utf8",
+      },
+    );
+    expect(output).toContain("Charges made: 2 for 5 deliveries of 2 orders.");
+    expect(output).toContain("fingerprint-mismatch");
+  });
 });

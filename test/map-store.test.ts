@@ -10,10 +10,8 @@ import {
   type IdempotencyEntry,
   type IdempotencyStore,
   type InsertResult,
-  type LeaseOptions,
   type LeaseOutcome,
   type Processing,
-  type RetentionOptions,
   type StoredEntry,
 } from "../src/index.ts";
 import {
@@ -26,6 +24,8 @@ import {
   resolveStoreTtls,
   restoreEntry,
   retentionOf,
+  type LeaseOptions,
+  type RetentionOptions,
   type StoreTtlOptions,
 } from "../src/store.ts";
 import { runStoreConformance } from "../src/testing/index.ts";

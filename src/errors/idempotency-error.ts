@@ -10,6 +10,7 @@ export const idempotencyErrorCodes = [
   "ERR_IDEMPOTENT_STORE_CAPACITY",
   "ERR_IDEMPOTENT_STORE_CLOSED",
   "ERR_IDEMPOTENT_CLAIM_LOST",
+  "ERR_IDEMPOTENT_CONFLICT",
 ] as const;
 
 /**
