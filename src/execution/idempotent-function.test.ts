@@ -115,18 +115,24 @@ describe("idempotent()", () => {
   it("keeps functions apart, takes any key text, and keeps undefined results", async () => {
     const idempotency = new Idempotency({ store: new MemoryStore() });
     const calls: string[] = [];
-    const a = idempotent(async (id: string) => void calls.push(`a ${id}`), {
-      idempotency,
-      operation: "a",
-      key: (id) => id,
-    });
+    const a = idempotent(
+      async (id: string): Promise<string | undefined> => {
+        calls.push(`a ${id}`);
+        return undefined;
+      },
+      {
+        idempotency,
+        operation: "a",
+        key: (id) => id,
+      },
+    );
     const b = idempotent(async (id: string) => calls.push(`b ${id}`), {
       idempotency,
       operation: "b",
       key: (id) => id,
     });
-    const results = [await a("order:1/x"), await a("order:1/x")] as unknown[];
-    expect(results).toEqual([undefined, undefined]);
+    expect(await a("order:1/x")).toBeUndefined();
+    expect((await a.withOutcome("order:1/x")).kind).toBe("replayed");
     expect(await b("order:1/x")).toBe(2);
     expect(calls).toEqual(["a order:1/x", "b order:1/x"]);
     expect(() =>
