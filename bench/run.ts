@@ -7,6 +7,7 @@ const benches: Record<string, () => Promise<string>> = {
   memory: async () => (await import("./memory.ts")).runMemoryBench(),
   valkey: async () => (await import("./valkey.ts")).runValkeyBench(),
   http: async () => (await import("./http.ts")).runHttpBench(),
+  encryption: async () => (await import("./encryption.ts")).runEncryptionBench(),
 };
 
 const selected = process.argv.slice(2).filter((name) => !name.startsWith("-"));

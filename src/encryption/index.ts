@@ -1,0 +1,1 @@
+export { encryptStore, type EncryptionKey, type EncryptStoreOptions } from "./encrypt-store.ts";
