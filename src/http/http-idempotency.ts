@@ -1,5 +1,4 @@
 import { CachedResponse } from "../core/cached-response.ts";
-import type { IdempotencyKey } from "../core/idempotency-key.ts";
 import { MalformedRecordError } from "../errors/malformed-record-error.ts";
 import { StoreCapacityError } from "../errors/store-capacity-error.ts";
 import { StoreError } from "../errors/store-error.ts";
@@ -9,6 +8,7 @@ import { resolveHttpPolicy, type HttpIdempotencyOptions, type HttpPolicy } from 
 import { parseIdempotencyKeyHeader } from "./parse-idempotency-key.ts";
 import { problemResponse, type ProblemName } from "./problem.ts";
 import { clientKeyProblem, scopedKey } from "./scoped-key.ts";
+import { canonicalJson } from "../utils/canonical-json.ts";
 
 /**
  * A request as the HTTP layer sees it; each adapter builds one over its framework's request.
@@ -57,6 +57,7 @@ export type HttpDecision =
   | { readonly kind: "run"; readonly exchange: HttpExchange };
 
 const encoder = new TextEncoder();
+const decoder = new TextDecoder();
 const pass: HttpDecision = Object.freeze({ kind: "pass" });
 
 type Respond = Extract<HttpDecision, { kind: "respond" }>;
@@ -129,20 +130,37 @@ export class HttpIdempotency<TArgs extends readonly unknown[] = readonly unknown
   async #decide(request: HttpRequestView, scopeArgs: TArgs): Promise<HttpDecision> {
     const policy = this.policy;
     if (!this.applies(request.method)) return pass;
-    const headerValue = request.header(policy.headerName);
-    if (headerValue === undefined) {
-      return policy.required
+    const noKey = (): HttpDecision =>
+      policy.required
         ? respond("key-required", `send an ${policy.headerName} header with this request`)
         : pass;
-    }
-    const key = await this.#key(headerValue, scopeArgs);
-    if ("kind" in key) return key;
+    const headerValue = request.header(policy.headerName);
+    if (headerValue === undefined && policy.keyFromBody === undefined) return noKey();
+    const headerKey = headerValue === undefined ? undefined : clientKey(headerValue);
+    if (headerKey !== undefined && typeof headerKey !== "string") return headerKey;
+    const caller = await this.#caller(scopeArgs);
+    if (caller !== null && typeof caller === "object") return caller;
     const declared = Number(request.header("content-length"));
     if (declared > policy.maxRequestBytes) return this.#tooLarge();
     const read = await request.readBody(policy.maxRequestBytes);
     const body = typeof read === "string" ? encoder.encode(read) : read;
     if (body === undefined || body.byteLength > policy.maxRequestBytes) return this.#tooLarge();
-    const fingerprint = policy.fingerprintStrategy.compute(this.#operation(request), body);
+    const json = isJson(request.header("content-type")) ? parseJson(body) : noJson;
+    let rawKey = headerKey;
+    if (rawKey === undefined) {
+      const fromBody = json === noJson ? undefined : policy.keyFromBody?.(json);
+      if (fromBody === undefined) return noKey();
+      const checked = clientKey(fromBody, false);
+      if (typeof checked !== "string") return checked;
+      rawKey = checked;
+    }
+    const key = scopedKey(caller, rawKey);
+    // One request is one request on every adapter: JSON as canonical JSON, else the bytes.
+    const fingerprinted =
+      json === noJson
+        ? body
+        : canonicalJson(policy.fingerprintBody === undefined ? json : policy.fingerprintBody(json));
+    const fingerprint = policy.fingerprintStrategy.compute(this.#operation(request), fingerprinted);
     const claim = await this.#idempotency.claim(key, { fingerprint }, { waitMs: policy.waitMs });
     switch (claim.kind) {
       case "claimed":
@@ -170,14 +188,10 @@ export class HttpIdempotency<TArgs extends readonly unknown[] = readonly unknown
     }
   }
 
-  /** The stored key, or the problem to answer. */
-  async #key(headerValue: string, scopeArgs: TArgs): Promise<IdempotencyKey | Respond> {
-    const raw = parseIdempotencyKeyHeader(headerValue);
-    if (raw === undefined) return respond("invalid-key", "expected a quoted string or a token");
-    const invalid = clientKeyProblem(raw);
-    if (invalid !== undefined) return respond("invalid-key", invalid);
+  /** The caller's identity (`null` for the global key space), or the problem to answer. */
+  async #caller(scopeArgs: TArgs): Promise<string | null | Respond> {
     const { scope } = this.policy;
-    if (scope === "global") return scopedKey(null, raw);
+    if (scope === "global") return null;
     const caller = await scope(...scopeArgs);
     if (caller === undefined || caller === "") {
       return respond("scope-missing", "this request carries no caller identity");
@@ -185,7 +199,7 @@ export class HttpIdempotency<TArgs extends readonly unknown[] = readonly unknown
     if (typeof caller !== "string") {
       throw new TypeError(`scope must return a string or undefined, got ${typeof caller}`);
     }
-    return scopedKey(caller, raw);
+    return caller;
   }
 
   #tooLarge(): HttpDecision {
@@ -198,5 +212,28 @@ export class HttpIdempotency<TArgs extends readonly unknown[] = readonly unknown
       operation += `\n${name}: ${request.header(name) ?? ""}`;
     }
     return operation;
+  }
+}
+
+/** A client's key from a header value (or, unquoted, from a body), or the problem to answer. */
+function clientKey(value: string, fromHeader = true): string | Respond {
+  const raw = fromHeader ? parseIdempotencyKeyHeader(value) : value;
+  if (raw === undefined) return respond("invalid-key", "expected a quoted string or a token");
+  const invalid = typeof raw === "string" ? clientKeyProblem(raw) : "expected a string";
+  return invalid === undefined ? raw : respond("invalid-key", invalid);
+}
+
+/** Marks a body that is not JSON (a JSON body may well be `null`). */
+const noJson: unique symbol = Symbol("not JSON");
+
+function isJson(contentType: string | undefined): boolean {
+  return contentType !== undefined && /\bjson\b/i.test(contentType);
+}
+
+function parseJson(body: Uint8Array): unknown {
+  try {
+    return JSON.parse(decoder.decode(body)) as unknown;
+  } catch {
+    return noJson; // not JSON after all: fingerprinted as bytes, as the handler will see them
   }
 }

@@ -48,6 +48,17 @@ export interface HttpIdempotencyOptions<TArgs extends readonly unknown[] = reado
   readonly required?: boolean;
   /** Request headers that are part of the fingerprint (e.g. `content-type`); none by default. */
   readonly fingerprintHeaders?: readonly string[];
+  /**
+   * The part of a JSON body that makes the request, for the fingerprint; the whole body by
+   * default. Leave out what changes between honest retries (a timestamp, a trace id). JSON
+   * bodies are compared as canonical JSON either way: key order and spacing do not matter.
+   */
+  readonly fingerprintBody?: (json: unknown) => unknown;
+  /**
+   * Where the key is when the request has no key header: a function of the JSON body (a
+   * webhook's event id, say). Its result follows the header's rules; `undefined` means no key.
+   */
+  readonly keyFromBody?: (json: unknown) => string | undefined;
   /** How requests are fingerprinted; XXH3-128 by default. */
   readonly fingerprintStrategy?: FingerprintStrategy;
   /** Lease of a claim, extended while the handler runs; 30 000 ms by default. */
@@ -105,6 +116,8 @@ export interface HttpPolicy<TArgs extends readonly unknown[]> {
   readonly required: boolean;
   /** Lower case. */
   readonly fingerprintHeaders: readonly string[];
+  readonly fingerprintBody: ((json: unknown) => unknown) | undefined;
+  readonly keyFromBody: ((json: unknown) => string | undefined) | undefined;
   readonly fingerprintStrategy: FingerprintStrategy;
   readonly leaseTtlMs: number | undefined;
   readonly retentionTtlMs: number | undefined;
@@ -166,6 +179,8 @@ export function resolveHttpPolicy<TArgs extends readonly unknown[]>(
     methods: new Set((options.methods ?? ["POST", "PATCH"]).map((m) => m.toUpperCase())),
     required: options.required ?? false,
     fingerprintHeaders: (options.fingerprintHeaders ?? []).map((h) => h.toLowerCase()),
+    fingerprintBody: options.fingerprintBody,
+    keyFromBody: options.keyFromBody,
     fingerprintStrategy: options.fingerprintStrategy ?? DefaultFingerprintStrategy,
     leaseTtlMs: options.leaseTtlMs,
     retentionTtlMs: options.retentionTtlMs,

@@ -351,6 +351,50 @@ export function runHttpBehaviourSuite(suite: HttpBehaviourSuiteOptions): void {
       expect(routes.runs("/slow")).toBe(1);
     });
 
+    it("treats re-spaced and reordered JSON as the same request", async () => {
+      const { routes, send } = await start();
+      const key = fresh();
+      await send("/orders", { key, body: '{"sku":1,"lines":[{"a":1,"b":2}]}' });
+      const respaced = await send("/orders", {
+        key,
+        body: '{ "lines" : [ { "b": 2, "a": 1 } ], "sku" : 1 }',
+      });
+      expect(respaced.headers.get("idempotent-replayed")).toBe("true");
+      const changed = await send("/orders", { key, body: '{"sku":1,"lines":[{"a":1,"b":3}]}' });
+      await expectProblem(changed, 422, "fingerprint-mismatch");
+      expect(routes.runs("/orders")).toBe(1);
+    });
+
+    it("fingerprints the chosen part of a JSON body: a new timestamp replays, a new amount conflicts", async () => {
+      const { routes, send } = await start({
+        fingerprintBody: (json) => (json as { payment?: unknown }).payment,
+      });
+      const key = fresh();
+      const body = (sentAt: string, amount: number) =>
+        JSON.stringify({ sentAt, payment: { amount, currency: "EUR" } });
+      await send("/orders", { key, body: body("2026-12-01T10:00:00Z", 4200) });
+      const retry = await send("/orders", { key, body: body("2026-12-01T10:00:09Z", 4200) });
+      expect(retry.headers.get("idempotent-replayed")).toBe("true");
+      const other = await send("/orders", { key, body: body("2026-12-01T10:00:09Z", 9900) });
+      await expectProblem(other, 422, "fingerprint-mismatch");
+      expect(routes.runs("/orders")).toBe(1);
+    });
+
+    it("takes the key from the body when told (a webhook's event id)", async () => {
+      const { routes, send } = await start({
+        keyFromBody: (json) => (json as { id?: string }).id,
+      });
+      const event = JSON.stringify({ id: `evt_${fresh()}:1`, type: "payment.succeeded" });
+      expect((await send("/orders", { body: event })).status).toBe(201);
+      const redelivered = await send("/orders", { body: event });
+      expect(redelivered.headers.get("idempotent-replayed")).toBe("true");
+      // No id in the body and no header: passes through, unguarded.
+      await send("/orders", { body: '{"type":"ping"}' });
+      await send("/orders", { body: '{"type":"ping"}' });
+      expect(routes.runs("/orders")).toBe(3);
+      expect(routes.claimedRuns("/orders")).toBe(1);
+    });
+
     it("answers 422 when the key is reused for another body or path", async () => {
       const { routes, send } = await start();
       const key = fresh();

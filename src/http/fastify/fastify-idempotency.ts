@@ -74,7 +74,9 @@ const plugin: FastifyPluginAsync<FastifyIdempotencyOptions> = async (fastify, op
   // Reads the raw body of a guarded request before Fastify parses it, at most maxRequestBytes
   // of it, so an oversized body is refused unread and the fingerprint covers the exact bytes.
   fastify.addHook("preParsing", async (request, reply, payload) => {
-    if (!http.applies(request.method) || request.headers[headerName] === undefined) return payload;
+    const keyed =
+      request.headers[headerName] !== undefined || http.policy.keyFromBody !== undefined;
+    if (!http.applies(request.method) || !keyed) return payload;
     const read = await readNodeBody(payload, maxRequestBytes);
     if (read === undefined) {
       await send(
