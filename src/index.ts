@@ -9,7 +9,7 @@ export { DefaultFingerprintStrategy } from "./core/default-fingerprint-strategy.
 export type { FencedOutcome, LeaseOutcome } from "./core/fenced-outcome.ts";
 export { FencingToken } from "./core/fencing-token.ts";
 export { Fingerprint } from "./core/fingerprint.ts";
-export type { FingerprintBody, FingerprintStrategy } from "./core/fingerprint-strategy.ts";
+export type { FingerprintStrategy } from "./core/fingerprint-strategy.ts";
 export { IdempotencyEntry, type Completed, type Processing } from "./core/idempotency-entry.ts";
 export { IdempotencyKey } from "./core/idempotency-key.ts";
 export type { IdempotencyStore, StoredEntry } from "./core/idempotency-store.ts";
@@ -27,6 +27,7 @@ export { StoreClosedError } from "./errors/store-closed-error.ts";
 export { StoreError } from "./errors/store-error.ts";
 export { ClaimGuard, type CompleteOptions, type ResponseInput } from "./execution/claim-guard.ts";
 export type { ClaimOutcome, ExecutionOutcome } from "./execution/execution-outcome.ts";
+export type { IdempotencyEvent } from "./execution/idempotency-event.ts";
 export {
   Idempotency,
   type ExecuteOptions,

@@ -6,6 +6,7 @@ import type { IdempotencyStore } from "../core/idempotency-store.ts";
 import { ClaimLostError } from "../errors/claim-lost-error.ts";
 import { InvalidArgumentError } from "../errors/invalid-argument-error.ts";
 import { StoreError } from "../errors/store-error.ts";
+import { safeListener, type IdempotencyEvent } from "./idempotency-event.ts";
 import { LeaseKeeper } from "./lease-keeper.ts";
 import { delay } from "../utils/delay.ts";
 
@@ -43,6 +44,8 @@ export interface ClaimGuardInit {
   readonly retentionTtlMs: number;
   /** When the claim was sent, in milliseconds since the epoch. */
   readonly claimedAt: number;
+  /** Told when the claim is completed, released or lost, or its store fails. */
+  readonly onEvent?: ((event: IdempotencyEvent) => void) | undefined;
 }
 
 /**
@@ -67,10 +70,12 @@ export class ClaimGuard implements AsyncDisposable {
   readonly fencingToken: FencingToken;
   readonly #init: ClaimGuardInit;
   readonly #leaseKeeper: LeaseKeeper;
+  readonly #emit: (event: IdempotencyEvent) => void;
   #settled = false;
 
   constructor(init: ClaimGuardInit) {
     this.#init = init;
+    this.#emit = safeListener(init.onEvent);
     this.key = init.key;
     this.fencingToken = init.fencingToken;
     this.#leaseKeeper = new LeaseKeeper(
@@ -103,35 +108,26 @@ export class ClaimGuard implements AsyncDisposable {
     // Checked before settling: a response the cache cannot hold leaves the claim to release.
     const cached = CachedResponse.from(response);
     this.#settle("complete");
-    const completed = this.#init.entry.complete(cached);
-    const retention = { retentionTtlMs: options.retentionTtlMs ?? this.#init.retentionTtlMs };
-    for (let delayMs = 20; ; delayMs = Math.min(delayMs * 2, 1000)) {
-      try {
-        const outcome = await this.#init.store.complete(
-          this.key,
-          completed,
-          this.fencingToken,
-          retention,
-        );
-        if (outcome.kind !== "applied") throw new ClaimLostError(outcome.kind, cached);
-        return cached;
-      } catch (error) {
-        // The side effect ran: while the lease lasts the claim is still ours, so a transient
-        // store failure is retried (stores treat a repeated completion as applied).
-        const retryable = error instanceof StoreError && error.retryable;
-        if (!retryable) throw error;
-        if (Date.now() + delayMs >= this.#leaseKeeper.leaseEndsAt) {
-          throw new ClaimLostError("key-expired", cached, { cause: error });
-        }
-        await delay(delayMs);
-      }
+    try {
+      await this.#store(cached, options.retentionTtlMs ?? this.#init.retentionTtlMs);
+    } catch (error) {
+      this.#report(error);
+      throw error;
     }
+    this.#emit({ kind: "executed", key: this.key, durationMs: Date.now() - this.#init.claimedAt });
+    return cached;
   }
 
   /** Releases the claim without completing it; a retry then runs the side effect again. */
   async release(): Promise<void> {
     this.#settle("release");
-    await this.#init.store.remove(this.key, this.fencingToken);
+    try {
+      await this.#init.store.remove(this.key, this.fencingToken);
+    } catch (error) {
+      this.#report(error);
+      throw error;
+    }
+    this.#emit({ kind: "released", key: this.key });
   }
 
   /**
@@ -153,6 +149,33 @@ export class ClaimGuard implements AsyncDisposable {
   /** Releases the claim unless it was completed or released. */
   async [Symbol.asyncDispose](): Promise<void> {
     if (!this.#settled) await this.release();
+  }
+
+  async #store(cached: CachedResponse, retentionTtlMs: number): Promise<void> {
+    const completed = this.#init.entry.complete(cached);
+    for (let delayMs = 20; ; delayMs = Math.min(delayMs * 2, 1000)) {
+      try {
+        const outcome = await this.#init.store.complete(this.key, completed, this.fencingToken, {
+          retentionTtlMs,
+        });
+        if (outcome.kind !== "applied") throw new ClaimLostError(outcome.kind, cached);
+        return;
+      } catch (error) {
+        // The side effect ran: while the lease lasts the claim is still ours, so a transient
+        // store failure is retried (stores treat a repeated completion as applied).
+        const retryable = error instanceof StoreError && error.retryable;
+        if (!retryable) throw error;
+        if (Date.now() + delayMs >= this.#leaseKeeper.leaseEndsAt) {
+          throw new ClaimLostError("key-expired", cached, { cause: error });
+        }
+        await delay(delayMs);
+      }
+    }
+  }
+
+  #report(error: unknown): void {
+    if (error instanceof ClaimLostError) this.#emit({ kind: "claim-lost", key: this.key, error });
+    else if (error instanceof StoreError) this.#emit({ kind: "store-error", key: this.key, error });
   }
 
   #settle(operation: string): void {

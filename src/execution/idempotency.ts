@@ -6,8 +6,11 @@ import { IdempotencyEntry } from "../core/idempotency-entry.ts";
 import type { IdempotencyKey } from "../core/idempotency-key.ts";
 import type { IdempotencyStore } from "../core/idempotency-store.ts";
 import { defaultLeaseTtlMs, defaultRetentionTtlMs, validateTtlMs } from "../core/ttl.ts";
+import type { InsertResult } from "../core/insert-result.ts";
 import { InvalidArgumentError } from "../errors/invalid-argument-error.ts";
+import { StoreError } from "../errors/store-error.ts";
 import { ClaimGuard, type ResponseInput } from "./claim-guard.ts";
+import { safeListener, type IdempotencyEvent } from "./idempotency-event.ts";
 import type {
   ClaimOutcome,
   ExecutionOutcome,
@@ -34,6 +37,11 @@ export interface IdempotencyOptions {
   readonly leaseTtlMs?: number;
   /** How long completed responses are replayed; 24 hours by default. */
   readonly retentionTtlMs?: number;
+  /**
+   * Told what happened to each key: executed, replayed, in flight, fingerprint mismatch,
+   * released, claim lost, store error. A listener that throws is ignored.
+   */
+  readonly onEvent?: (event: IdempotencyEvent) => void;
 }
 
 /**
@@ -119,8 +127,12 @@ export class Idempotency {
   readonly #fingerprintStrategy: FingerprintStrategy;
   readonly #leaseTtlMs: number;
   readonly #retentionTtlMs: number;
+  readonly #onEvent: ((event: IdempotencyEvent) => void) | undefined;
+  readonly #emit: (event: IdempotencyEvent) => void;
 
   constructor(options: IdempotencyOptions) {
+    this.#onEvent = options.onEvent;
+    this.#emit = safeListener(options.onEvent);
     this.store = options.store;
     this.#fingerprintStrategy = options.fingerprintStrategy ?? DefaultFingerprintStrategy;
     this.#leaseTtlMs = validateTtlMs(options.leaseTtlMs ?? defaultLeaseTtlMs, "leaseTtlMs");
@@ -182,9 +194,15 @@ export class Idempotency {
     let pollMs = 5;
     for (;;) {
       const claimedAt = Date.now();
-      const result = await this.store.tryInsert(key, IdempotencyEntry.new(fingerprint), {
-        leaseTtlMs: this.#leaseTtlMs,
-      });
+      let result: InsertResult;
+      try {
+        result = await this.store.tryInsert(key, IdempotencyEntry.new(fingerprint), {
+          leaseTtlMs: this.#leaseTtlMs,
+        });
+      } catch (error) {
+        if (error instanceof StoreError) this.#emit({ kind: "store-error", key, error });
+        throw error;
+      }
       if (result.kind === "claimed") {
         const guard = new ClaimGuard({
           store: this.store,
@@ -194,12 +212,20 @@ export class Idempotency {
           leaseTtlMs: this.#leaseTtlMs,
           retentionTtlMs: this.#retentionTtlMs,
           claimedAt,
+          onEvent: this.#onEvent,
         });
         return { kind: "claimed", guard };
       }
       const settled = settle(result.entry, result.expiresAt, fingerprint);
       const now = Date.now();
-      if (settled.kind !== "in-flight" || now >= deadline) return settled;
+      if (settled.kind !== "in-flight" || now >= deadline) {
+        this.#emit(
+          settled.kind === "in-flight"
+            ? { kind: "in-flight", key, retryAfterMs: settled.retryAfterMs }
+            : { kind: settled.kind, key },
+        );
+        return settled;
+      }
       await delay(Math.min(pollMs, deadline - now));
       pollMs = Math.min(pollMs * 2, 250);
     }

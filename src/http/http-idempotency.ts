@@ -96,10 +96,11 @@ export class HttpIdempotency<TArgs extends readonly unknown[] = readonly unknown
   /** @throws {@link InvalidArgumentError} on an option out of range. */
   constructor(options: HttpIdempotencyOptions<TArgs>) {
     this.policy = resolveHttpPolicy(options);
-    const { store, fingerprintStrategy, leaseTtlMs, retentionTtlMs } = this.policy;
+    const { store, fingerprintStrategy, leaseTtlMs, retentionTtlMs, onEvent } = this.policy;
     this.#idempotency = new Idempotency({
       store,
       fingerprintStrategy,
+      ...(onEvent === undefined ? {} : { onEvent }),
       ...(leaseTtlMs === undefined ? {} : { leaseTtlMs }),
       ...(retentionTtlMs === undefined ? {} : { retentionTtlMs }),
     });

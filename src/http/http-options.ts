@@ -2,6 +2,7 @@ import { DefaultFingerprintStrategy } from "../core/default-fingerprint-strategy
 import type { FingerprintStrategy } from "../core/fingerprint-strategy.ts";
 import type { IdempotencyStore } from "../core/idempotency-store.ts";
 import { InvalidArgumentError } from "../errors/invalid-argument-error.ts";
+import type { IdempotencyEvent } from "../execution/idempotency-event.ts";
 
 /**
  * Who a request's caller is, from the framework's own request objects (Express `req`, Fastify
@@ -61,6 +62,8 @@ export interface HttpIdempotencyOptions<TArgs extends readonly unknown[] = reado
   readonly keyFromBody?: (json: unknown) => string | undefined;
   /** How requests are fingerprinted; XXH3-128 by default. */
   readonly fingerprintStrategy?: FingerprintStrategy;
+  /** Told what happened to each key (executed, replayed, in flight, …), as `Idempotency`'s. */
+  readonly onEvent?: (event: IdempotencyEvent) => void;
   /** Lease of a claim, extended while the handler runs; 30 000 ms by default. */
   readonly leaseTtlMs?: number;
   /** How long responses are replayed; 24 hours by default. */
@@ -121,6 +124,7 @@ export interface HttpPolicy<TArgs extends readonly unknown[]> {
   readonly fingerprintStrategy: FingerprintStrategy;
   readonly leaseTtlMs: number | undefined;
   readonly retentionTtlMs: number | undefined;
+  readonly onEvent: ((event: IdempotencyEvent) => void) | undefined;
   readonly waitMs: number;
   readonly cacheStatus: (status: number) => boolean;
   readonly maxResponseBytes: number;
@@ -184,6 +188,7 @@ export function resolveHttpPolicy<TArgs extends readonly unknown[]>(
     fingerprintStrategy: options.fingerprintStrategy ?? DefaultFingerprintStrategy,
     leaseTtlMs: options.leaseTtlMs,
     retentionTtlMs: options.retentionTtlMs,
+    onEvent: options.onEvent,
     waitMs,
     cacheStatus: options.cacheStatus ?? ((status: number) => status < 500 && status !== 429),
     maxResponseBytes: byteLimit(options.maxResponseBytes, "maxResponseBytes"),

@@ -1,4 +1,11 @@
-import { SpanStatusCode, trace, type Attributes, type Span, type Tracer } from "@opentelemetry/api";
+import {
+  SpanStatusCode,
+  trace,
+  type Attributes,
+  type Meter,
+  type Span,
+  type Tracer,
+} from "@opentelemetry/api";
 import type { FencedOutcome, LeaseOutcome } from "../core/fenced-outcome.ts";
 import type { FencingToken } from "../core/fencing-token.ts";
 import type { Completed, IdempotencyEntry, Processing } from "../core/idempotency-entry.ts";
@@ -6,6 +13,7 @@ import type { IdempotencyKey } from "../core/idempotency-key.ts";
 import type { IdempotencyStore, StoredEntry } from "../core/idempotency-store.ts";
 import type { InsertResult } from "../core/insert-result.ts";
 import type { LeaseOptions, RetentionOptions } from "../core/ttl.ts";
+import { metricNames } from "./meter-events.ts";
 
 /** Options of {@link traceStore}. */
 export interface TraceStoreOptions {
@@ -15,6 +23,11 @@ export interface TraceStoreOptions {
   readonly storeName?: string;
   /** Whether spans carry the idempotency key (`idempotency.key`); true by default. */
   readonly recordKeys?: boolean;
+  /**
+   * Records each operation's latency in the histogram `idempotency.store.operation.duration`
+   * (seconds; attributes `idempotency.store`, `idempotency.operation`, `error.type` on failure).
+   */
+  readonly meter?: Meter;
 }
 
 /** Attribute names set on spans, defined once. */
@@ -54,6 +67,10 @@ export function traceStore(
   const tracer = options.tracer ?? trace.getTracer("idempotent");
   const storeName = options.storeName ?? "store";
   const recordKeys = options.recordKeys ?? true;
+  const latency = options.meter?.createHistogram(metricNames.storeDuration, {
+    description: "Latency of one store operation",
+    unit: "s",
+  });
 
   async function traced<T>(
     operation: string,
@@ -65,11 +82,14 @@ export function traceStore(
     const attributes: Attributes = { [tracingAttributes.store]: storeName, ...extra };
     if (recordKeys) attributes[tracingAttributes.key] = key.value;
     return tracer.startActiveSpan(`idempotent.${operation}`, { attributes }, async (span) => {
+      const started = performance.now();
+      let errorType: string | undefined;
       try {
         const result = await run();
         describe(result, span);
         return result;
       } catch (error) {
+        errorType = error instanceof Error ? error.name : "unknown";
         span.recordException(error instanceof Error ? error : String(error));
         span.setStatus({
           code: SpanStatusCode.ERROR,
@@ -78,6 +98,11 @@ export function traceStore(
         throw error;
       } finally {
         span.end();
+        latency?.record((performance.now() - started) / 1000, {
+          [tracingAttributes.store]: storeName,
+          "idempotency.operation": operation,
+          ...(errorType === undefined ? {} : { "error.type": errorType }),
+        });
       }
     });
   }
