@@ -6,7 +6,8 @@ import type { IdempotencyStore } from "../core/idempotency-store.ts";
 import { ClaimLostError } from "../errors/claim-lost-error.ts";
 import { InvalidArgumentError } from "../errors/invalid-argument-error.ts";
 import { StoreError } from "../errors/store-error.ts";
-import { safeListener, type IdempotencyEvent } from "./idempotency-event.ts";
+import type { IdempotencyEvent } from "./idempotency-event.ts";
+import { contained } from "../utils/contained.ts";
 import { LeaseKeeper } from "./lease-keeper.ts";
 import { delay } from "../utils/delay.ts";
 
@@ -75,7 +76,7 @@ export class ClaimGuard implements AsyncDisposable {
 
   constructor(init: ClaimGuardInit) {
     this.#init = init;
-    this.#emit = safeListener(init.onEvent);
+    this.#emit = contained(init.onEvent);
     this.key = init.key;
     this.fencingToken = init.fencingToken;
     this.#leaseKeeper = new LeaseKeeper(

@@ -34,28 +34,3 @@ export type IdempotencyEvent =
   | { readonly kind: "released"; readonly key: IdempotencyKey }
   | { readonly kind: "claim-lost"; readonly key: IdempotencyKey; readonly error: ClaimLostError }
   | { readonly kind: "store-error"; readonly key: IdempotencyKey; readonly error: StoreError };
-
-/**
- * Calls an event listener, never letting it break the call it observes.
- *
- * @example
- * ```ts
- * const emit = safeListener(options.onEvent);
- * emit({ kind: "replayed", key });
- * ```
- */
-export function safeListener(
-  listener: ((event: IdempotencyEvent) => void) | undefined,
-): (event: IdempotencyEvent) => void {
-  if (listener === undefined) return () => undefined;
-  return (event) => {
-    try {
-      const result = (listener)(event);
-      if (typeof (result as PromiseLike<unknown> | undefined)?.then === "function") {
-        (result as PromiseLike<unknown>).then(undefined, () => undefined);
-      }
-    } catch {
-      // A failing listener must not fail the side effect it observes.
-    }
-  };
-}

@@ -10,7 +10,8 @@ import type { InsertResult } from "../core/insert-result.ts";
 import { InvalidArgumentError } from "../errors/invalid-argument-error.ts";
 import { StoreError } from "../errors/store-error.ts";
 import { ClaimGuard, type ResponseInput } from "./claim-guard.ts";
-import { safeListener, type IdempotencyEvent } from "./idempotency-event.ts";
+import type { IdempotencyEvent } from "./idempotency-event.ts";
+import { contained } from "../utils/contained.ts";
 import type {
   ClaimOutcome,
   ExecutionOutcome,
@@ -132,7 +133,7 @@ export class Idempotency {
 
   constructor(options: IdempotencyOptions) {
     this.#onEvent = options.onEvent;
-    this.#emit = safeListener(options.onEvent);
+    this.#emit = contained(options.onEvent);
     this.store = options.store;
     this.#fingerprintStrategy = options.fingerprintStrategy ?? DefaultFingerprintStrategy;
     this.#leaseTtlMs = validateTtlMs(options.leaseTtlMs ?? defaultLeaseTtlMs, "leaseTtlMs");

@@ -3,6 +3,7 @@ import type { FingerprintStrategy } from "../core/fingerprint-strategy.ts";
 import type { IdempotencyStore } from "../core/idempotency-store.ts";
 import { InvalidArgumentError } from "../errors/invalid-argument-error.ts";
 import type { IdempotencyEvent } from "../execution/idempotency-event.ts";
+import { contained } from "../utils/contained.ts";
 
 /**
  * Who a request's caller is, from the framework's own request objects (Express `req`, Fastify
@@ -174,8 +175,6 @@ export function resolveHttpPolicy<TArgs extends readonly unknown[]>(
     [...defaultExcludedHeaders, ...(options.excludedHeaders ?? [])].map((h) => h.toLowerCase()),
   );
   if (options.replaySetCookie !== true) excluded.add("set-cookie");
-  // Typed to look at what it returns: an async reporter's promise.
-  const report: (error: unknown) => unknown = options.onError ?? logError;
   return Object.freeze({
     store: options.store,
     scope: options.scope,
@@ -194,17 +193,6 @@ export function resolveHttpPolicy<TArgs extends readonly unknown[]>(
     maxResponseBytes: byteLimit(options.maxResponseBytes, "maxResponseBytes"),
     maxRequestBytes: byteLimit(options.maxRequestBytes, "maxRequestBytes"),
     excludedHeaders: excluded,
-    onError: (error: unknown) => {
-      // A failing error reporter, synchronous or not, must not turn a handled failure into an
-      // unhandled one.
-      try {
-        const result = report(error);
-        if (typeof (result as PromiseLike<unknown> | undefined)?.then === "function") {
-          (result as PromiseLike<unknown>).then(undefined, () => undefined);
-        }
-      } catch {
-        // ignored, as above
-      }
-    },
+    onError: contained(options.onError ?? logError),
   });
 }
