@@ -211,7 +211,7 @@ describe("Idempotency.execute", () => {
     const memory = new MemoryStore();
     let failing = false;
     const store: IdempotencyStore = {
-      tryInsert: (key, entry) => memory.tryInsert(key, entry),
+      tryInsert: (key, entry, options) => memory.tryInsert(key, entry, options),
       complete: (key, entry, token, ttl) => memory.complete(key, entry, token, ttl),
       touch: async (key, token, ttl) => {
         if (failing) throw new StoreError("connection", "touch", "connection refused");
@@ -241,7 +241,7 @@ describe("Idempotency.execute", () => {
     const memory = new MemoryStore();
     let failures = 2;
     const store: IdempotencyStore = {
-      tryInsert: (key, entry) => memory.tryInsert(key, entry),
+      tryInsert: (key, entry, options) => memory.tryInsert(key, entry, options),
       complete: async (key, entry, token, ttl) => {
         if (failures-- > 0) {
           // The first attempt is applied but its reply is lost; the retry must see "applied".
@@ -266,7 +266,7 @@ describe("Idempotency.execute", () => {
   it("gives up with ClaimLostError, response attached, when the store fails past the lease", async () => {
     const memory = new MemoryStore();
     const store: IdempotencyStore = {
-      tryInsert: (key, entry) => memory.tryInsert(key, entry),
+      tryInsert: (key, entry, options) => memory.tryInsert(key, entry, options),
       complete: async () => {
         throw new StoreError("connection", "complete", "connection refused");
       },

@@ -285,9 +285,9 @@ export function runHttpBehaviourSuite(suite: HttpBehaviourSuiteOptions): void {
       const seen: string[] = [];
       const memory = await (suite.createStore?.() ?? new MemoryStore());
       const recording: IdempotencyStore = {
-        tryInsert: (key, entry) => {
+        tryInsert: (key, entry, options) => {
           seen.push(key.value);
-          return memory.tryInsert(key, entry);
+          return memory.tryInsert(key, entry, options);
         },
         complete: (...args) => memory.complete(...args),
         touch: (...args) => memory.touch(...args),

@@ -138,9 +138,9 @@ describe("Express", () => {
     let runs = 0;
     const slowStore = new MemoryStore();
     const slow: IdempotencyStore = {
-      tryInsert: async (key, entry) => {
+      tryInsert: async (key, entry, options) => {
         await delay(200);
-        return slowStore.tryInsert(key, entry);
+        return slowStore.tryInsert(key, entry, options);
       },
       complete: (...args) => slowStore.complete(...args),
       touch: (...args) => slowStore.touch(...args),

@@ -1,0 +1,271 @@
+// Checks of the Valkey store's scripts that the store conformance suite cannot make: records
+// written behind the store's back (raw HSET) with a token far ahead of the server clock, so a
+// token order the clock alone would explain shows up, and the key TTLs the scripts set.
+// test/stores/valkey-scripts.test.ts runs them on the real scripts; test/lua-mutations.test.ts
+// on mutated ones, where each mutation must make one of them (or the conformance suite) fail.
+import type { Redis } from "ioredis";
+import { expect } from "vitest";
+import { CachedResponse } from "../../src/core/cached-response.ts";
+import { FencingToken } from "../../src/core/fencing-token.ts";
+import { Fingerprint } from "../../src/core/fingerprint.ts";
+import { IdempotencyEntry } from "../../src/core/idempotency-entry.ts";
+import { IdempotencyKey } from "../../src/core/idempotency-key.ts";
+import type { InsertResult } from "../../src/core/insert-result.ts";
+import { MalformedRecordError } from "../../src/errors/malformed-record-error.ts";
+import { tokenRetentionMs } from "../../src/stores/valkey/scripts.ts";
+import type { ValkeyStore } from "../../src/stores/valkey/valkey-store.ts";
+
+export interface ScriptCheckContext {
+  /** The store under test. */
+  readonly store: ValkeyStore;
+  /** A client on the same server, to write and read records directly. */
+  readonly raw: Redis;
+}
+
+export interface ScriptCheck {
+  readonly name: string;
+  run(context: ScriptCheckContext): Promise<void>;
+}
+
+const fingerprint = Fingerprint.fromHex("9a".repeat(16));
+const processing = () => IdempotencyEntry.new(fingerprint);
+const lease = (leaseTtlMs = 60_000) => ({ leaseTtlMs });
+/** A token far ahead of the server clock (microseconds, about the year 2230). */
+const ahead = 8_200_000_000_000_000n;
+/** Slack for the time between a script's run and the check reading the TTL. */
+const slackMs = 10_000;
+
+function claimed(result: InsertResult): Extract<InsertResult, { kind: "claimed" }> {
+  if (result.kind !== "claimed") throw new Error(`expected a claim, got ${result.kind}`);
+  return result;
+}
+
+async function rejection(promise: Promise<unknown>): Promise<unknown> {
+  return promise.then(
+    () => undefined,
+    (error: unknown) => error,
+  );
+}
+
+/** Writes a record as the scripts would, with `fields` overriding a live processing one. */
+async function write(
+  { raw }: ScriptCheckContext,
+  recordKey: string,
+  fields: Record<string, string | undefined>,
+): Promise<void> {
+  const record: Record<string, string | undefined> = {
+    v: "1",
+    s: "p",
+    fp: fingerprint.hex,
+    tok: ahead.toString(),
+    lease: "60000",
+    exp: String(Date.now() + 60_000),
+    ...fields,
+  };
+  await raw.del(recordKey);
+  await raw.hset(
+    recordKey,
+    Object.fromEntries(
+      Object.entries(record).filter((field): field is [string, string] => field[1] !== undefined),
+    ),
+  );
+  await raw.pexpire(recordKey, 120_000);
+}
+
+/** Expects the next claim's token above `previous`, and the old claim fenced off. */
+async function expectNextClaimAbove(
+  { store }: ScriptCheckContext,
+  key: IdempotencyKey,
+  previous: bigint,
+): Promise<void> {
+  const next = claimed(await store.tryInsert(key, processing(), lease()));
+  expect(next.fencingToken.value).toBeGreaterThan(previous);
+  const stale = await store.complete(
+    key,
+    processing().complete(CachedResponse.from("stale")),
+    FencingToken.from(previous),
+    { retentionTtlMs: 60_000 },
+  );
+  expect(stale.kind).toBe("fencing-mismatch");
+}
+
+/** Expects the key's TTL within `slackMs` below `ttlMs`. */
+async function expectTtl({ raw }: ScriptCheckContext, recordKey: string, ttlMs: number) {
+  const ttl = await raw.pttl(recordKey);
+  expect(ttl).toBeLessThanOrEqual(ttlMs);
+  expect(ttl).toBeGreaterThan(ttlMs - slackMs);
+}
+
+/** Expects the entry's logical expiry `ttlMs` from now, within `slackMs`. */
+async function expectExpiry({ store }: ScriptCheckContext, key: IdempotencyKey, ttlMs: number) {
+  const stored = await store.get(key);
+  expect(stored?.expiresAt).toBeGreaterThan(Date.now() + ttlMs - slackMs);
+  expect(stored?.expiresAt).toBeLessThanOrEqual(Date.now() + ttlMs + 1000);
+}
+
+export const scriptChecks: readonly ScriptCheck[] = [
+  {
+    name: "remove leaves a tombstone with the token: the next claim's token is above it",
+    run: async (context) => {
+      const { store, raw } = context;
+      const key = IdempotencyKey.random();
+      const recordKey = store.recordKey(key);
+      await write(context, recordKey, {});
+      expect((await store.remove(key, FencingToken.from(ahead))).kind).toBe("applied");
+      expect(await store.get(key)).toBeUndefined();
+      expect(await raw.hgetall(recordKey)).toEqual({ v: "1", s: "t", tok: ahead.toString() });
+      await expectNextClaimAbove(context, key, ahead);
+    },
+  },
+  {
+    name: "purge leaves a tombstone with the token: the next claim's token is above it",
+    run: async (context) => {
+      const { store, raw } = context;
+      for (const state of ["p", "c"]) {
+        const key = IdempotencyKey.random();
+        const recordKey = store.recordKey(key);
+        await write(context, recordKey, { s: state, st: "200", h: "[]", b: "done" });
+        expect(await store.purge(key)).toBe(true);
+        expect(await store.get(key)).toBeUndefined();
+        expect(await raw.hgetall(recordKey)).toEqual({ v: "1", s: "t", tok: ahead.toString() });
+        await expectNextClaimAbove(context, key, ahead);
+      }
+    },
+  },
+  {
+    name: "touch, remove and complete refuse a token above the claim's, as one below it",
+    run: async (context) => {
+      const { store } = context;
+      const key = IdempotencyKey.random();
+      const claim = claimed(await store.tryInsert(key, processing(), lease()));
+      const late = claim.entry.complete(CachedResponse.from("late"));
+      for (const offset of [1n, -1n]) {
+        const token = FencingToken.from(claim.fencingToken.value + offset);
+        expect((await store.touch(key, token, { leaseTtlMs: 60_000 })).kind).toBe(
+          "fencing-mismatch",
+        );
+        expect((await store.remove(key, token)).kind).toBe("fencing-mismatch");
+        expect((await store.complete(key, late, token, { retentionTtlMs: 60_000 })).kind).toBe(
+          "fencing-mismatch",
+        );
+      }
+      expect((await store.get(key))?.entry.state).toBe("processing");
+    },
+  },
+  {
+    name: "an expired record's token orders the next claim",
+    run: async (context) => {
+      const { store } = context;
+      const key = IdempotencyKey.random();
+      await write(context, store.recordKey(key), { exp: String(Date.now() - 1000) });
+      expect(await store.get(key)).toBeUndefined();
+      await expectNextClaimAbove(context, key, ahead);
+    },
+  },
+  {
+    name: "an entry past its logical expiry is free before its key expires",
+    run: async (context) => {
+      const { store } = context;
+      const key = IdempotencyKey.random();
+      const token = FencingToken.from(12);
+      await write(context, store.recordKey(key), { tok: "12", exp: String(Date.now() - 1) });
+      expect(await store.get(key)).toBeUndefined();
+      expect((await store.touch(key, token, { leaseTtlMs: 60_000 })).kind).toBe("key-expired");
+      expect((await store.remove(key, token)).kind).toBe("key-expired");
+      const late = processing().complete(CachedResponse.from("late"));
+      expect((await store.complete(key, late, token, { retentionTtlMs: 60_000 })).kind).toBe(
+        "key-expired",
+      );
+      expect(await store.purge(key)).toBe(false);
+      claimed(await store.tryInsert(key, processing(), lease()));
+    },
+  },
+  {
+    name: "claim, touch and complete set the logical expiry, and the key's TTL a retention past it",
+    run: async (context) => {
+      const { store } = context;
+      const key = IdempotencyKey.random();
+      const recordKey = store.recordKey(key);
+      const claim = claimed(await store.tryInsert(key, processing(), lease(600_000)));
+      await expectExpiry(context, key, 600_000);
+      await expectTtl(context, recordKey, 600_000 + tokenRetentionMs);
+      expect((await store.touch(key, claim.fencingToken, { leaseTtlMs: 900_000 })).kind).toBe(
+        "applied",
+      );
+      await expectExpiry(context, key, 900_000);
+      await expectTtl(context, recordKey, 900_000 + tokenRetentionMs);
+      const completed = claim.entry.complete(CachedResponse.from("done"));
+      expect(
+        (await store.complete(key, completed, claim.fencingToken, { retentionTtlMs: 1_200_000 }))
+          .kind,
+      ).toBe("applied");
+      await expectExpiry(context, key, 1_200_000);
+      await expectTtl(context, recordKey, 1_200_000 + tokenRetentionMs);
+    },
+  },
+  {
+    name: "a released claim's tombstone lives as long as its lease",
+    run: async (context) => {
+      const { store } = context;
+      const key = IdempotencyKey.random();
+      const claim = claimed(await store.tryInsert(key, processing(), lease(600_000)));
+      expect((await store.remove(key, claim.fencingToken)).kind).toBe("applied");
+      await expectTtl(context, store.recordKey(key), 600_000);
+    },
+  },
+  {
+    name: "a tombstone without a token or with one beyond 2^53 fails the next claim",
+    run: async (context) => {
+      const { store } = context;
+      for (const tok of [undefined, "9007199254740993"]) {
+        const key = IdempotencyKey.random();
+        await write(context, store.recordKey(key), {
+          s: "t",
+          tok,
+          fp: undefined,
+          lease: undefined,
+          exp: undefined,
+        });
+        expect(
+          await rejection(store.tryInsert(key, processing(), lease())),
+          String(tok),
+        ).toBeInstanceOf(MalformedRecordError);
+      }
+    },
+  },
+  {
+    name: "a claim without a token or with one beyond 2^53 is refused, never extended or released",
+    run: async (context) => {
+      const { store } = context;
+      for (const tok of [undefined, "9007199254740993"]) {
+        const key = IdempotencyKey.random();
+        await write(context, store.recordKey(key), { tok });
+        const token = FencingToken.from(tok ?? 12);
+        const late = processing().complete(CachedResponse.from("late"));
+        for (const operation of [
+          store.touch(key, token, { leaseTtlMs: 60_000 }),
+          store.remove(key, token),
+          store.complete(key, late, token, { retentionTtlMs: 60_000 }),
+          store.get(key),
+        ]) {
+          expect(await rejection(operation), String(tok)).toBeInstanceOf(MalformedRecordError);
+        }
+      }
+    },
+  },
+  {
+    name: "a record of another layout version is refused",
+    run: async (context) => {
+      const { store } = context;
+      const key = IdempotencyKey.random();
+      await write(context, store.recordKey(key), { v: "9", tok: "12" });
+      expect(await rejection(store.get(key))).toBeInstanceOf(MalformedRecordError);
+      expect(await rejection(store.tryInsert(key, processing(), lease()))).toBeInstanceOf(
+        MalformedRecordError,
+      );
+      expect(
+        await rejection(store.touch(key, FencingToken.from(12), { leaseTtlMs: 1000 })),
+      ).toBeInstanceOf(MalformedRecordError);
+    },
+  },
+];
