@@ -6,7 +6,7 @@ const config: ViteUserConfig = defineConfig({
   test: {
     include: ["test/lua-mutations/mutated-stores.suite.ts"],
     sequence: { concurrent: true },
-    maxConcurrency: 24,
+    maxConcurrency: 12,
     testTimeout: 30_000,
     hookTimeout: 60_000,
     maxWorkers: 1,

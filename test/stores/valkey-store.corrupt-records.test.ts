@@ -2,17 +2,17 @@
 // version, known state, an expiry in the future), so the token checks and the decoder decide.
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { CachedResponse } from "../../core/cached-response.ts";
-import { FencingToken } from "../../core/fencing-token.ts";
-import { Fingerprint } from "../../core/fingerprint.ts";
-import { IdempotencyEntry } from "../../core/idempotency-entry.ts";
-import { IdempotencyKey } from "../../core/idempotency-key.ts";
-import { MalformedRecordError } from "../../errors/malformed-record-error.ts";
-import { StoreError } from "../../errors/store-error.ts";
-import { connect, type ConnectedClient } from "../../../test/servers/clients.ts";
-import { startServer, type ServerProcess } from "../../../test/servers/redis-server.ts";
-import { tokenRetentionMs } from "./scripts.ts";
-import { ValkeyStore } from "./valkey-store.ts";
+import { CachedResponse } from "../../src/core/cached-response.ts";
+import { FencingToken } from "../../src/core/fencing-token.ts";
+import { Fingerprint } from "../../src/core/fingerprint.ts";
+import { IdempotencyEntry } from "../../src/core/idempotency-entry.ts";
+import { IdempotencyKey } from "../../src/core/idempotency-key.ts";
+import { MalformedRecordError } from "../../src/errors/malformed-record-error.ts";
+import { StoreError } from "../../src/errors/store-error.ts";
+import { connect, type ConnectedClient } from "../servers/clients.ts";
+import { startServer, type ServerProcess } from "../servers/redis-server.ts";
+import { tokenRetentionMs } from "../../src/stores/valkey/scripts.ts";
+import { ValkeyStore } from "../../src/stores/valkey/valkey-store.ts";
 
 const fingerprint = Fingerprint.fromHex("56".repeat(16));
 const entry = () => IdempotencyEntry.new(fingerprint);

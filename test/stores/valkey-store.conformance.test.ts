@@ -1,20 +1,20 @@
 import { afterAll, beforeAll, describe } from "vitest";
-import { runStoreConformance } from "../../testing/store-conformance.ts";
+import { runStoreConformance } from "../../src/testing/store-conformance.ts";
 import {
   clientFamilies,
   clusterFamilies,
   connect,
   connectCluster,
   type ConnectedClient,
-} from "../../../test/servers/clients.ts";
+} from "../servers/clients.ts";
 import {
   serverBinaries,
   startCluster,
   startServer,
   type ClusterProcess,
   type ServerProcess,
-} from "../../../test/servers/redis-server.ts";
-import { ValkeyStore } from "./valkey-store.ts";
+} from "../servers/redis-server.ts";
+import { ValkeyStore } from "../../src/stores/valkey/valkey-store.ts";
 
 // One suite per server and client family: Redis 7 and Valkey 8, each through ioredis,
 // iovalkey and node-redis; then a 3-primary cluster through each cluster client.
