@@ -6,7 +6,13 @@ import { IdempotencyKey } from "../../src/core/idempotency-key.ts";
 import { Idempotency } from "../../src/execution/idempotency.ts";
 import { ValkeyStore, type WaitForReplicasOptions } from "../../src/stores/valkey/valkey-store.ts";
 import { startServer, type ServerProcess } from "../servers/redis-server.ts";
-import { report, ScenarioWorkload, scenarioTimeoutMs, workloadMs } from "./scenario-report.ts";
+import {
+  notPromised,
+  report,
+  ScenarioWorkload,
+  scenarioTimeoutMs,
+  workloadMs,
+} from "./scenario-report.ts";
 import { delay } from "../../src/utils/delay.ts";
 
 describe("replica failover", () => {
@@ -85,14 +91,15 @@ describe("replica failover", () => {
       // Every client retries every key it sent, against the promoted replica.
       for (const key of keys.slice(0, next)) await run(after, key, leaseTtlMs * 3);
 
-      const silent = Math.max(0, log.duplicates - workload.claimsLost);
+      const silent = workload.silentDuplicates;
       report({
         scenario: `replica failover, ${mode}`,
         operations: workload.operations,
-        faults: 1,
+        faults: { failover: 1 },
         duplicates: log.duplicates,
-        lost: "not promised",
-        note: `${silent} duplicates not announced by a ClaimLostError; ${workload.claimsLost} claims lost, ${workload.storeErrors} typed store errors; ${next} keys`,
+        silent,
+        lost: notPromised(workload.lost),
+        note: `${workload.claimsLost} claims lost, ${workload.storeErrors} typed store errors; ${next} keys`,
       });
       if (wait !== undefined) expect(silent).toBe(0);
       expect(log.keys).toBe(next);

@@ -70,13 +70,15 @@ describe("cluster resharding during a workload", () => {
       report({
         scenario: `cluster resharding via ${family}`,
         operations: workload.operations,
-        faults: moves,
+        faults: { "moves of 300 slots": moves },
         duplicates: log.duplicates,
-        lost: 0,
+        silent: workload.silentDuplicates,
+        lost: workload.lost,
         note: `${moves} moves of 300 slots; ${workload.storeErrors} typed store errors, ${workload.claimsLost} claims lost`,
       });
       expect(moves).toBeGreaterThan(0);
-      expect(log.duplicates).toBeLessThanOrEqual(workload.claimsLost);
+      expect(Object.fromEntries(workload.silentByKey())).toEqual({});
+      expect(workload.lost).toBe(0);
       expect(keys.every((key) => acknowledged.has(key.value))).toBe(true);
     },
     scenarioTimeoutMs(),

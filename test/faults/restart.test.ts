@@ -92,8 +92,9 @@ describe.each(["always", "everysec"])(
       report({
         scenario: `server SIGKILL and restart, appendfsync ${fsync}`,
         operations: keys.length * 2,
-        faults: 1,
+        faults: { "SIGKILL and restart": 1 },
         duplicates: [...executions.values()].reduce((sum, count) => sum + count - 1, 0),
+        silent: [...executions.values()].reduce((sum, count) => sum + count - 1, 0),
         lost: [...acknowledgedBeforeRetry].filter(([key, body]) => acknowledged.get(key) !== body)
           .length,
         note: `${failedAttempts} attempts failed with a typed error during the outage; ${acknowledgedBeforeRetry.size} of ${keys.length} keys acknowledged before the retry pass`,
