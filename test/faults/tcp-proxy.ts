@@ -2,8 +2,9 @@
 // on request, cuts connections at chosen points, including after a command reached the server
 // but before its reply reached the client (an ambiguous outcome). With a `classify` function
 // it reads the RESP stream both ways, so it knows which command each reply answers and can
-// drop the reply to a given kind of command (a claim, a completion). It counts every fault it
-// applied, by kind, when it applied it.
+// drop the reply to a given kind of command (a claim, a completion). It can also hold back
+// everything the server sends (a replication link that falls behind). It counts every fault
+// it applied, by kind, when it applied it.
 import { createServer, connect, type AddressInfo, type Server, type Socket } from "node:net";
 
 /** How a connection is broken. */
@@ -34,7 +35,11 @@ export interface TcpProxy {
   clear(): void;
   /** Faults applied so far, by kind. */
   readonly applied: Readonly<Record<FaultKind, number>>;
-  /** Closes every connection. */
+  /** Stops forwarding what the server sends, on every connection, and keeps it back. */
+  holdReplies(): void;
+  /** Bytes the server sent that were held back. */
+  readonly heldBytes: number;
+  /** Closes every connection; bytes held back are dropped. */
   close(): Promise<void>;
 }
 
@@ -136,6 +141,8 @@ export async function startTcpProxy(
     stall: 0,
     "half-close": 0,
   };
+  let holding = false;
+  let heldBytes = 0;
   const take = (kinds: readonly FaultKind[]): FaultKind | undefined => {
     const index = pending.findIndex((kind) => kinds.includes(kind));
     if (index === -1) return undefined;
@@ -182,6 +189,10 @@ export async function startTcpProxy(
       }
     });
     upstream.on("data", (chunk: Buffer) => {
+      if (holding) {
+        heldBytes += chunk.length;
+        return;
+      }
       if (classify !== undefined) {
         // The commands this chunk completes the replies of: the server ran them.
         const answered = awaiting.splice(0, replies.push(chunk).values.length);
@@ -216,6 +227,12 @@ export async function startTcpProxy(
     pending: (kind) => (kind === undefined ? pending.length > 0 : pending.includes(kind)),
     clear: () => {
       pending.length = 0;
+    },
+    holdReplies: () => {
+      holding = true;
+    },
+    get heldBytes() {
+      return heldBytes;
     },
     close: async () => {
       for (const socket of sockets) socket.destroy();
