@@ -133,7 +133,7 @@ describe("connection cuts between client and server", () => {
           duplicates: workload.log.duplicates,
           silent: workload.silentDuplicates,
           lost: workload.lost,
-          note: `${keys.length} keys, ${unanswered.length} unanswered when the faults stopped; ${workload.claimsLost} claims lost, ${workload.storeErrors} typed store errors reached callers (${workload.ambiguousStoreErrors} ambiguous); store errors by operation, retried ones included: ${JSON.stringify(counts.errors)}; ${injected - total(faults)} injected faults found no traffic to hit`,
+          note: `${keys.length} keys, ${unanswered.length} unanswered when the faults stopped; ${workload.claimsLostNote()}, ${workload.storeErrors} typed store errors reached callers (${workload.ambiguousStoreErrors} ambiguous); store errors by operation, retried ones included: ${JSON.stringify(counts.errors)}; ${injected - total(faults)} injected faults found no traffic to hit`,
         });
         expect(faultsBelow(faults, faultKinds, minimumPerKind)).toEqual({});
         expect(Object.fromEntries(workload.silentByKey())).toEqual({});

@@ -146,7 +146,7 @@ describe.each(["always", "everysec"])(
           duplicates: workload.log.duplicates,
           silent: promised ? workload.silentDuplicates : notPromised(workload.silentDuplicates),
           lost: promised ? workload.lost : notPromised(workload.lost),
-          note: `kills: ${kills}, ${outageMs} ms down each, with ${inFlightAtKills} requests in flight in all; ${failedOverOutage} requests that overlapped an outage failed with a typed error (deadline ${operationTimeoutMs} ms), ${failedOtherwise} others did; ${workload.claimsLost} claims lost; ${acknowledgedBeforeKills} keys acknowledged before the last kill, ${acknowledgedBeforeRetry} of ${keys.length} before the retry pass; a background fsync was running just before ${killsDuringFsync} of the kills`,
+          note: `kills: ${kills}, ${outageMs} ms down each, with ${inFlightAtKills} requests in flight in all; ${failedOverOutage} requests that overlapped an outage failed with a typed error (deadline ${operationTimeoutMs} ms), ${failedOtherwise} others did; ${workload.claimsLostNote()}; ${acknowledgedBeforeKills} keys acknowledged before the last kill, ${acknowledgedBeforeRetry} of ${keys.length} before the retry pass; a background fsync was running just before ${killsDuringFsync} of the kills`,
         });
         expect(kills).toBeGreaterThanOrEqual(1);
         expect(killsUnderRequests).toBe(kills);

@@ -155,6 +155,8 @@ export class ScenarioWorkload {
   storeErrors = 0;
   ambiguousStoreErrors = 0;
   claimsLost = 0;
+  /** Lost claims by why: the store's answer to the completion, or its silence for a lease. */
+  readonly claimsLostBy: Record<string, number> = {};
   readonly #announced = new Map<string, number>();
   readonly #lostKeys = new Set<string>();
   readonly #keys = new Map<string, IdempotencyKey>();
@@ -185,6 +187,12 @@ export class ScenarioWorkload {
   /** Runs of `key` whose call ended in a ClaimLostError or an ambiguous StoreError. */
   announced(key: string): number {
     return this.#announced.get(key) ?? 0;
+  }
+
+  /** `n claims lost (why n, ...)`, for a report's note. */
+  claimsLostNote(): string {
+    const reasons = Object.entries(this.claimsLostBy).map(([why, count]) => `${why}: ${count}`);
+    return `${this.claimsLost} claims lost${reasons.length > 0 ? ` (${reasons.join("; ")})` : ""}`;
   }
 
   /** Keys run more often than once plus their announced runs, with the excess. */
@@ -236,6 +244,11 @@ export class ScenarioWorkload {
     } catch (error) {
       if (error instanceof ClaimLostError) {
         this.claimsLost++;
+        const why =
+          error.cause === undefined
+            ? `the store answered ${error.outcome}`
+            : "the store failed until the lease ended";
+        this.claimsLostBy[why] = (this.claimsLostBy[why] ?? 0) + 1;
         if (run.ran) this.#announce(key.value);
         return "claim-lost";
       }
