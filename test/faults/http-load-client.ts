@@ -1,8 +1,11 @@
 // One client process of the multi-process HTTP scenario: sends every key to every server,
 // retrying 409s until each key has its 201. Arguments: key count, server URLs (comma-separated).
+// Prints its answer counts, the body of each key's 201 and the keys it got a first run for.
 const [keyCount, urls] = process.argv.slice(2) as [string, string];
 const servers = urls.split(",");
 const counts = { executed: 0, replayed: 0, conflicts: 0, requests: 0 };
+const bodies: Record<string, string> = {};
+const executedKeys: string[] = [];
 let next = 0;
 await Promise.all(
   Array.from({ length: 16 }, async () => {
@@ -20,10 +23,14 @@ await Promise.all(
           },
           body: JSON.stringify({ key }),
         });
-        await response.arrayBuffer();
+        const body = await response.text();
         if (response.status === 201) {
           if (response.headers.get("idempotent-replayed") === "true") counts.replayed++;
-          else counts.executed++;
+          else {
+            counts.executed++;
+            executedKeys.push(key);
+          }
+          bodies[key] = body;
           break;
         }
         if (response.status !== 409) throw new Error(`unexpected ${response.status}`);
@@ -33,4 +40,4 @@ await Promise.all(
     }
   }),
 );
-process.stdout.write(JSON.stringify(counts));
+process.stdout.write(JSON.stringify({ counts, bodies, executedKeys }));

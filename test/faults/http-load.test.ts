@@ -5,7 +5,7 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort, startServer, type ServerProcess } from "../servers/redis-server.ts";
-import { report } from "./scenario-report.ts";
+import { notApplicable, report } from "./scenario-report.ts";
 import { delay } from "../../src/utils/delay.ts";
 
 const run = promisify(execFile);
@@ -58,7 +58,15 @@ describe("multi-process HTTP load", () => {
         ),
       ),
     );
-    const counts = clients.map(({ stdout }) => JSON.parse(stdout) as Record<string, number>);
+    const answers = clients.map(
+      ({ stdout }) =>
+        JSON.parse(stdout) as {
+          counts: Record<string, number>;
+          bodies: Record<string, string>;
+          executedKeys: string[];
+        },
+    );
+    const counts = answers.map((answer) => answer.counts);
     const runs = await Promise.all(
       urls.map(
         async (url) =>
@@ -68,15 +76,27 @@ describe("multi-process HTTP load", () => {
     );
     const handlerRuns = runs.reduce((sum, count) => sum + count, 0);
     const requests = counts.reduce((sum, count) => sum + (count["requests"] ?? 0), 0);
+    // Per key: the clients' first-run answers, and whether every client got the same body.
+    const firstRuns = new Map<string, number>();
+    for (const { executedKeys } of answers) {
+      for (const key of executedKeys) firstRuns.set(key, (firstRuns.get(key) ?? 0) + 1);
+    }
+    const keys = Array.from({ length: keyCount }, (_, index) => `load-${index}`);
+    const answeredTwice = keys.filter((key) => (firstRuns.get(key) ?? 0) > 1).length;
+    const differing = keys.filter(
+      (key) => new Set(answers.map(({ bodies }) => bodies[key])).size !== 1,
+    ).length;
     report({
       scenario: "multi-process HTTP load (Express, Fastify and Hono servers, 3 client processes)",
       operations: requests,
-      faults: 0,
+      faults: notApplicable("load only, no fault injected"),
       duplicates: handlerRuns - keyCount,
-      lost: 0,
-      note: `handler runs per server ${JSON.stringify(runs)}; client answers ${JSON.stringify(counts)}`,
+      silent: answeredTwice,
+      lost: differing,
+      note: `handler runs per server ${JSON.stringify(runs)}; ${keys.filter((key) => firstRuns.get(key) === 1).length} of ${keyCount} keys answered as a first run exactly once; lost counts keys whose 201 body differed between clients; client answers ${JSON.stringify(counts)}`,
     });
     expect(handlerRuns).toBe(keyCount);
-    expect(counts.reduce((sum, count) => sum + (count["executed"] ?? 0), 0)).toBe(keyCount);
+    expect(keys.every((key) => firstRuns.get(key) === 1)).toBe(true);
+    expect(differing).toBe(0);
   }, 180_000);
 });

@@ -45,9 +45,9 @@ describe("claim owners that stall or crash", () => {
     ]);
     let output = "";
     child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
-    const exited = new Promise<string>((resolve) =>
-      child.once("exit", () => {
-        resolve(output);
+    const exited = new Promise<{ output: string; signal: NodeJS.Signals | null }>((resolve) =>
+      child.once("exit", (_code, signal) => {
+        resolve({ output, signal });
       }),
     );
     return { child, exited };
@@ -76,6 +76,8 @@ describe("claim owners that stall or crash", () => {
     const { exited } = start(key, "block", leaseMs, log);
     await waitFor(log, "started");
     let runs = 0;
+    let operations = 1; // the stalled owner's call
+    operations++;
     let outcome = await idempotency.execute(
       IdempotencyKey.parse(key),
       { operation: "POST /owner" },
@@ -86,24 +88,39 @@ describe("claim owners that stall or crash", () => {
       { waitMs: 3 * leaseMs },
     );
     expect(outcome.kind).toBe("executed");
-    const stale = JSON.parse(await exited) as { kind: string; aborted: boolean };
-    expect(stale).toEqual({ kind: "claim-lost", aborted: true });
+    const acknowledged = outcome.kind === "executed" ? outcome.response.text() : undefined;
+    const stale = JSON.parse((await exited).output) as {
+      kind: string;
+      aborted: boolean;
+      blockedMs: number;
+    };
+    operations++;
     outcome = await idempotency.execute(
       IdempotencyKey.parse(key),
       { operation: "POST /owner" },
       () => "never",
     );
-    expect(outcome.kind).toBe("replayed");
-    if (outcome.kind === "replayed") expect(outcome.response.text()).toBe("from the second owner");
-    expect(runs).toBe(1);
+    const replayed = outcome.kind === "replayed" ? outcome.response.text() : undefined;
+    // Runs counted by the side effects themselves: the worker logs each start.
+    const staleRuns = logLines(log).filter((line) => line.startsWith("started")).length;
+    const duplicates = staleRuns + runs - 1;
+    // The stale run is announced when its caller got a ClaimLostError.
+    const announced = stale.kind === "claim-lost" ? 1 : 0;
     report({
       scenario: "stalled owner",
-      operations: 3,
-      faults: 1,
-      duplicates: 1,
-      lost: 0,
-      note: "by design: a side effect that blocks its event loop past the lease cannot extend it, so the key is re-claimed and the side effect runs a second time; the stale completion is rejected by fencing and its signal fires",
+      operations,
+      faults: { "owner stalled past its lease": stale.blockedMs > leaseMs ? 1 : 0 },
+      duplicates,
+      silent: Math.max(0, duplicates - announced),
+      lost: replayed === acknowledged ? 0 : 1,
+      note: `by design: a side effect that blocks its event loop past the lease cannot extend it, so the key is re-claimed and the side effect runs a second time; the stale owner blocked ${stale.blockedMs} ms with a ${leaseMs} ms lease, its call ended in ${stale.kind === "claim-lost" ? "a ClaimLostError" : stale.kind} and its signal ${stale.aborted ? "fired" : "did not fire"}`,
     });
+    expect(stale).toEqual({ kind: "claim-lost", aborted: true, blockedMs: stale.blockedMs });
+    expect(stale.blockedMs).toBeGreaterThan(leaseMs);
+    expect(outcome.kind).toBe("replayed");
+    expect(replayed).toBe("from the second owner");
+    expect(runs).toBe(1);
+    expect(staleRuns).toBe(1);
   }, 60_000);
 
   it("keeps a killed worker's key claimed until its lease ends, then exactly one run completes it", async () => {
@@ -114,11 +131,14 @@ describe("claim owners that stall or crash", () => {
     const claimingAt = Number((await waitFor(log, "claiming")).split(" ")[1]);
     await waitFor(log, "started");
     (child as ChildProcess).kill("SIGKILL");
-    await exited;
+    const { signal } = await exited;
     let runs = 0;
     let executedAt = 0;
     let inFlightAnswers = 0;
+    let operations = 1; // the killed worker's call
+    let acknowledged: string | undefined;
     for (;;) {
+      operations++;
       const outcome = await idempotency.execute(
         IdempotencyKey.parse(key),
         { operation: "POST /owner" },
@@ -128,28 +148,40 @@ describe("claim owners that stall or crash", () => {
           return "after the crash";
         },
       );
-      if (outcome.kind === "executed") break;
+      if (outcome.kind === "executed") {
+        acknowledged = outcome.response.text();
+        break;
+      }
       expect(outcome.kind).toBe("in-flight");
       inFlightAnswers++;
       await delay(50);
     }
-    // The worker's claim was taken after `claimingAt`, so its lease ends after claimingAt + lease.
-    expect(executedAt).toBeGreaterThanOrEqual(claimingAt + leaseMs);
-    expect(inFlightAnswers).toBeGreaterThan(3);
+    operations++;
     const again = await idempotency.execute(
       IdempotencyKey.parse(key),
       { operation: "POST /owner" },
       () => "never",
     );
-    expect(again.kind).toBe("replayed");
-    expect(runs).toBe(1);
+    const replayed = again.kind === "replayed" ? again.response.text() : undefined;
+    const killedRuns = logLines(log).filter((line) => line.startsWith("started")).length;
+    const duplicates = killedRuns + runs - 1;
     report({
       scenario: "crashed worker",
-      operations: inFlightAnswers + 2,
-      faults: 1,
-      duplicates: 0,
-      lost: 0,
-      note: `claimable ${executedAt - claimingAt - leaseMs} ms after the lease could end at the earliest`,
+      operations,
+      faults: { "worker killed mid side effect": signal === "SIGKILL" ? killedRuns : 0 },
+      duplicates,
+      // The killed run's caller never got an answer: nobody was told it counted.
+      silent: Math.max(0, runs - 1),
+      lost: replayed === acknowledged ? 0 : 1,
+      note: `the killed worker's side effect had started (it hung there, so it did nothing); ${inFlightAnswers} calls answered in-flight until the lease ended; claimable ${executedAt - claimingAt - leaseMs} ms after the lease could end at the earliest`,
     });
+    expect(signal).toBe("SIGKILL");
+    expect(killedRuns).toBe(1);
+    // The worker's claim was taken after `claimingAt`, so its lease ends after claimingAt + lease.
+    expect(executedAt).toBeGreaterThanOrEqual(claimingAt + leaseMs);
+    expect(inFlightAnswers).toBeGreaterThan(3);
+    expect(again.kind).toBe("replayed");
+    expect(replayed).toBe("after the crash");
+    expect(runs).toBe(1);
   }, 60_000);
 });

@@ -18,7 +18,7 @@ import {
 } from "../../src/stores/valkey/valkey-connection.ts";
 import { ValkeyStore } from "../../src/stores/valkey/valkey-store.ts";
 import { startServer, type ServerProcess } from "../servers/redis-server.ts";
-import { report } from "./scenario-report.ts";
+import { countStoreCalls, notApplicable, report, total } from "./scenario-report.ts";
 import { delay } from "../../src/utils/delay.ts";
 
 const fingerprint = Fingerprint.fromHex("34".repeat(16));
@@ -200,13 +200,15 @@ describe.each(Object.keys(clientBuilders))("a store through %s", (name) => {
 
   it("fails a claim within its deadline while the server is down, and claims once it is back", async () => {
     expect(built.listenerCount()).toBe(built.listens ? 1 : 0);
-    const store = new ValkeyStore({ client: built.client, prefix: "deadline" });
+    const { store, calls } = countStoreCalls(
+      new ValkeyStore({ client: built.client, prefix: "deadline" }),
+    );
     // Without a listener of its own the client gets the store's, so `error` events cannot crash.
     expect(built.listenerCount()).toBe(1);
     expect((await store.tryInsert(IdempotencyKey.random(), entry())).kind).toBe("claimed");
 
     const pid = server.pid();
-    await server.kill();
+    const killedBy = await server.kill();
     expect(alive(pid)).toBe(false);
     await delay(1000); // the client notices and fails to reconnect meanwhile
 
@@ -244,21 +246,20 @@ describe.each(Object.keys(clientBuilders))("a store through %s", (name) => {
     expect(landed).toBe(0);
     report({
       scenario: `server killed, store through ${name}`,
-      operations: attempts + 2,
-      faults: 1,
-      duplicates: 0,
-      lost: "not promised",
+      operations: total(calls),
+      faults: { "server killed (SIGKILL)": killedBy === "SIGKILL" ? 1 : 0 },
+      duplicates: notApplicable("store calls only, no side effect"),
+      silent: notApplicable("store calls only, no side effect"),
+      lost: notApplicable("no response stored before the kill"),
       note: `${attempts} claims failed (${kinds.join(", ")}) in at most ${Math.round(Math.max(...elapsed))} ms; the client emitted ${events} error events, ${built.listens ? "to its own listener" : "to the store's listener only"}; ${landed} failed claims were applied after the restart`,
     });
   }, 60_000);
 
   it("times every operation out on a paused server, writes as ambiguous, and a late claim lands", async () => {
     const timeoutMs = 500;
-    const store = new ValkeyStore({
-      client: built.client,
-      prefix: "paused",
-      operationTimeoutMs: timeoutMs,
-    });
+    const { store, calls } = countStoreCalls(
+      new ValkeyStore({ client: built.client, prefix: "paused", operationTimeoutMs: timeoutMs }),
+    );
     const owned = IdempotencyKey.random();
     const claim = await store.tryInsert(owned, entry());
     if (claim.kind !== "claimed") throw new Error("expected a claim");
@@ -266,10 +267,14 @@ describe.each(Object.keys(clientBuilders))("a store through %s", (name) => {
 
     const pid = server.pid();
     process.kill(pid, "SIGSTOP");
+    let paused: boolean;
+    let sentWhilePaused: number;
+    let timedOut = 0;
     try {
-      expect(await stopped(pid)).toBe(true);
+      paused = await stopped(pid);
+      expect(paused).toBe(true);
       const started = performance.now();
-      const calls = {
+      const whilePaused = {
         tryInsert: store.tryInsert(late, entry()),
         complete: store.complete(
           owned,
@@ -282,16 +287,18 @@ describe.each(Object.keys(clientBuilders))("a store through %s", (name) => {
         purge: store.purge(IdempotencyKey.random()),
         get: store.get(owned),
       };
-      const errors = await Promise.all(Object.values(calls).map(failure));
+      sentWhilePaused = Object.keys(whilePaused).length;
+      const errors = await Promise.all(Object.values(whilePaused).map(failure));
       const elapsed = performance.now() - started;
       expect(elapsed).toBeGreaterThanOrEqual(timeoutMs - 5);
       expect(elapsed).toBeLessThan(timeoutMs + 1000);
-      for (const [index, operation] of Object.keys(calls).entries()) {
+      for (const [index, operation] of Object.keys(whilePaused).entries()) {
         const error = errors[index] as StoreError;
         expect(error.operation).toBe(operation);
         expect(error.kind, operation).toBe("timeout");
         expect(error.retryable, operation).toBe(true);
         expect(error.ambiguous, operation).toBe(operation !== "get");
+        if (error.kind === "timeout") timedOut++;
       }
       const findings = await checkServerConfig(built.client, { timeoutMs });
       expect(findings).toMatchObject([{ setting: "CONFIG GET", severity: "warning" }]);
@@ -306,11 +313,12 @@ describe.each(Object.keys(clientBuilders))("a store through %s", (name) => {
     expect((await store.tryInsert(late, entry())).kind).toBe("exists");
     report({
       scenario: `server paused (SIGSTOP), store through ${name}`,
-      operations: 9,
-      faults: 1,
-      duplicates: 0,
-      lost: "not promised",
-      note: `6 operations timed out after ${timeoutMs} ms; the timed-out claim was applied after SIGCONT`,
+      operations: total(calls),
+      faults: { "server paused (SIGSTOP)": paused ? 1 : 0 },
+      duplicates: notApplicable("store calls only, no side effect"),
+      silent: notApplicable("store calls only, no side effect"),
+      lost: notApplicable("no response stored"),
+      note: `${timedOut} of ${sentWhilePaused} operations sent while paused timed out after ${timeoutMs} ms; the timed-out claim was ${landed?.entry.state === "processing" ? "applied" : "not applied"} after SIGCONT`,
     });
   }, 60_000);
 });

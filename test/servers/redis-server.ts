@@ -31,8 +31,8 @@ export interface ServerProcess {
   pid(): number;
   /** Runs redis-cli / valkey-cli against this server and returns its output. */
   cli(...args: string[]): Promise<string>;
-  /** SIGKILL, as a crash. */
-  kill(): Promise<void>;
+  /** SIGKILL, as a crash; resolves with the signal the process died of (null if it had exited). */
+  kill(): Promise<NodeJS.Signals | null>;
   /** Starts the server again on the same port and directory. */
   restart(): Promise<void>;
   /** SIGTERM, waits for exit, removes the directory it created. */
@@ -139,6 +139,7 @@ export async function startServer(options: ServerOptions = {}): Promise<ServerPr
     kill: async () => {
       child.kill("SIGKILL");
       await exited(child);
+      return child.signalCode;
     },
     restart: launch,
     stop: async () => {
