@@ -104,7 +104,8 @@ export async function startPostgres(options: PostgresServerOptions = {}): Promis
     dir,
     pid,
     restart: async (mode = "fast") => {
-      await ctl("-m", mode, "-o", serverOptions, "restart");
+      // -l again: without it the new server would hold our stdout pipe open forever.
+      await ctl("-m", mode, "-o", serverOptions, "-l", join(dir, "server.log"), "restart");
     },
     stop: async () => {
       try {
