@@ -74,7 +74,8 @@ export async function runPostgresBench(rounds = 2): Promise<string> {
       "CREATE TABLE floor_keys (key text PRIMARY KEY, done boolean NOT NULL DEFAULT false)",
     );
     const version = String(
-      (await storePool.query<{ v: string }>("SHOW server_version")).rows[0]?.v,
+      (await storePool.query<{ v: string }>("SELECT current_setting('server_version') AS v"))
+        .rows[0]?.v,
     );
     const store = new PostgresStore({ client: storePool, prefix: "bench" });
     const readFirst = new PostgresStore({ client: storePool, prefix: "bench", readFirst: true });
