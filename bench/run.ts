@@ -6,6 +6,7 @@ const benches: Record<string, () => Promise<string>> = {
   fingerprint: async () => (await import("./fingerprint.ts")).runFingerprintBench(),
   memory: async () => (await import("./memory.ts")).runMemoryBench(),
   valkey: async () => (await import("./valkey.ts")).runValkeyBench(),
+  postgres: async () => (await import("./postgres.ts")).runPostgresBench(),
   http: async () => (await import("./http.ts")).runHttpBench(),
   encryption: async () => (await import("./encryption.ts")).runEncryptionBench(),
 };

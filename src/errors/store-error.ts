@@ -1,6 +1,10 @@
 import { IdempotencyError } from "./idempotency-error.ts";
 
-/** What kind of store failure happened. */
+/**
+ * What kind of store failure happened. `serialization` (a SQL store's serialization failure or
+ * deadlock: retry the transaction) and `schema` (its table is missing or has another layout:
+ * not retryable) come from SQL stores.
+ */
 export const storeErrorKinds = [
   "connection",
   "timeout",
@@ -9,6 +13,8 @@ export const storeErrorKinds = [
   "redirection",
   "replication",
   "script",
+  "serialization",
+  "schema",
   "unknown",
 ] as const;
 
@@ -59,7 +65,7 @@ export class StoreError extends IdempotencyError {
     super(`${operation}: ${message}`, options.cause === undefined ? {} : { cause: options.cause });
     this.kind = kind;
     this.operation = operation;
-    this.retryable = options.retryable ?? kind !== "script";
+    this.retryable = options.retryable ?? (kind !== "script" && kind !== "schema");
     this.ambiguous = options.ambiguous ?? false;
   }
 }

@@ -1,0 +1,62 @@
+import { afterAll, beforeAll, describe } from "vitest";
+import { runStoreConformance } from "../../testing/store-conformance.ts";
+import { runTransactionalStoreConformance } from "../../testing/transactional-store-conformance.ts";
+import {
+  connectPostgres,
+  postgresFamilies,
+  type ConnectedPostgres,
+} from "../../../test/servers/postgres-clients.ts";
+import { startPostgres, type PostgresServer } from "../../../test/servers/postgres-server.ts";
+import { migrate } from "./migrate.ts";
+import { PostgresStore } from "./postgres-store.ts";
+import { toSqlExecutor, type PostgresClient } from "./sql-executor.ts";
+
+// One real server for the file; the store contract and the transactional contract through
+// every client family.
+let server: PostgresServer;
+const connections: ConnectedPostgres[] = [];
+beforeAll(async () => {
+  server = await startPostgres();
+  const admin = await connectPostgres("pg", server.url, 2);
+  await migrate(admin.client);
+  await admin.query("CREATE TABLE effects (key text NOT NULL, token text NOT NULL)");
+  await admin.close();
+  for (const family of postgresFamilies)
+    connections.push(await connectPostgres(family, server.url));
+}, 120_000);
+afterAll(async () => {
+  for (const connection of connections) await connection.close();
+  await server.stop();
+});
+
+postgresFamilies.forEach((family, index) => {
+  const connection = () => connections[index] as ConnectedPostgres;
+  describe(family, () => {
+    runStoreConformance({
+      name: `PostgresStore via ${family}`,
+      createStore: () => new PostgresStore({ client: connection().client, prefix: `c-${index}` }),
+      disposeStore: (store) => {
+        store.close();
+      },
+      propertyRuns: 15,
+    });
+    runTransactionalStoreConformance<PostgresClient, PostgresStore>({
+      name: `PostgresStore via ${family}`,
+      createStore: () => new PostgresStore({ client: connection().client, prefix: `t-${index}` }),
+      disposeStore: (store) => {
+        store.close();
+      },
+      transaction: (work, isolation) => connection().transaction(work, isolation),
+      insertBusinessRow: async (tx, key, token) => {
+        await toSqlExecutor(tx).query("INSERT INTO effects (key, token) VALUES ($1, $2)", [
+          key,
+          token,
+        ]);
+      },
+      businessRows: async (key) =>
+        (await connection().query("SELECT token FROM effects WHERE key = $1", [key])).map((row) =>
+          String(row["token"]),
+        ),
+    });
+  });
+});
