@@ -96,4 +96,11 @@ if (typeof MemoryStore !== "function") throw new Error("MemoryStore missing");
 console.log(`CommonJS: require() works, ${DefaultFingerprintStrategy.compute("", "").hex}`);
 JS
 node smoke.cjs
+
+# Without the native XXH3 addon installed (an unsupported platform, a bundle, `--omit=optional`
+# gone wrong), every entry point still loads and the portable XXH3-128 gives the same digest.
+rm -rf node_modules/@node-rs
+node smoke.mjs "$expected"
+node smoke.cjs
+echo "without @node-rs/xxhash: same fingerprints"
 echo "smoke-tarball: $(basename "$tarball") ($(du -k "$tarball" | cut -f1) KiB, $(wc -l <<<"$contents") files) works"

@@ -5,6 +5,8 @@ import { describe, expect, it } from "vitest";
 import { DefaultFingerprintStrategy } from "./default-fingerprint-strategy.ts";
 import { fingerprintInput } from "./fingerprint-strategy.ts";
 import { Sha256FingerprintStrategy } from "./sha256-fingerprint-strategy.ts";
+import { xxh3Backend } from "./xxh3-backend.ts";
+import { xxh3128Hex } from "./xxh3-128.ts";
 import { bodyOf, describeBody, loadXxhVectors } from "../../test/vectors/xxh3-128.ts";
 
 const vectors = loadXxhVectors();
@@ -88,6 +90,46 @@ describe("DefaultFingerprintStrategy", () => {
         );
         expect(fromString.equals(fromBytes)).toBe(true);
       }),
+    );
+  });
+});
+
+describe("XXH3-128 backends", () => {
+  it("uses the native addon unless it cannot load (NAPI_RS_NATIVE_LIBRARY_PATH=/nonexistent)", () => {
+    const unloadable = process.env["NAPI_RS_NATIVE_LIBRARY_PATH"] !== undefined;
+    expect(xxh3Backend).toBe(unloadable ? "portable" : "native");
+  });
+
+  it.each(vectors.raw.map((vector) => [describeBody(vector.body), vector] as const))(
+    "portable: matches the committed xxhsum -H2 vector for %s",
+    (_, { body, xxh128 }) => {
+      expect(xxh3128Hex(bodyOf(body))).toBe(xxh128);
+    },
+  );
+
+  it("portable: matches the committed fingerprint vectors", () => {
+    for (const { operation, body, xxh128 } of vectors.fingerprints) {
+      expect(xxh3128Hex(fingerprintInput(operation, bodyOf(body)))).toBe(xxh128);
+    }
+  });
+
+  it("portable: hashes views into larger buffers at any offset", () => {
+    const backing = new Uint8Array(5000).map((_, index) => (index * 13 + 1) % 256);
+    for (const { body, xxh128 } of vectors.raw.filter((vector) => "hex" in vector.body)) {
+      const bytes = bodyOf(body);
+      const offset = (bytes.byteLength % 7) + 1;
+      const view = new Uint8Array(backing.buffer, offset, bytes.byteLength);
+      view.set(bytes);
+      expect(xxh3128Hex(view)).toBe(xxh128);
+    }
+  });
+
+  withLiveXxhsum("portable: matches a live xxhsum -H2 on random inputs", () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 5000 }), (input) => {
+        expect(xxh3128Hex(input)).toBe(referenceDigest(input));
+      }),
+      { numRuns: 100 },
     );
   });
 });
