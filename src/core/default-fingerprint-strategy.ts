@@ -1,6 +1,6 @@
-import { xxh3 } from "@node-rs/xxhash";
-import { Fingerprint } from "./fingerprint.ts";
+import type { Fingerprint } from "./fingerprint.ts";
 import type { FingerprintBody, FingerprintStrategy } from "./fingerprint-strategy.ts";
+import { xxh3128 } from "./xxh3-backend.ts";
 
 const encoder = new TextEncoder();
 const maxCachedOperations = 1024;
@@ -36,7 +36,9 @@ function inputBuffer(size: number): Uint8Array {
 /**
  * XXH3-128 over the length-prefixed operation and the body (the bytes `fingerprintInput`
  * builds); equal to `xxhsum -H2` of those bytes. Fast, not cryptographic: see
- * `Sha256FingerprintStrategy` for callers who must resist crafted collisions.
+ * `Sha256FingerprintStrategy` for callers who must resist crafted collisions. Computed by the
+ * `@node-rs/xxhash` native addon where it loads, and by a portable JavaScript implementation
+ * (same digests) elsewhere: Workers, Deno, browsers, bundles, platforms without a binary.
  *
  * @example
  * ```ts
@@ -61,6 +63,6 @@ export const DefaultFingerprintStrategy: FingerprintStrategy = {
       buffer.set(body, prefix.byteLength);
       length = prefix.byteLength + body.byteLength;
     }
-    return Fingerprint.fromBigInt(xxh3.xxh128(buffer.subarray(0, length)));
+    return xxh3128(buffer.subarray(0, length));
   },
 };
