@@ -36,7 +36,7 @@ for spec in "${floors[@]}"; do
 done
 echo
 tests=(test/http/express.test.ts test/http/fastify.test.ts test/http/hono.test.ts
-  test/http/edges.test.ts src/stores/valkey/valkey-store.test.ts
+  test/http/edges.test.ts test/stores/valkey-store.test.ts
   src/stores/valkey/valkey-store.conformance.test.ts src/tracing/traced-store.test.ts)
 [ $# -gt 0 ] && tests=("$@")
 IDEMPOTENT_SKIP_TEST_SETUP=1 npx vitest run "${tests[@]}"

@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-subset=(src/core test/http)
+subset=(src/core test/core test/http)
 # @node-rs/xxhash's own switch: load the binding from this path only, which fails.
 unloadable=(env NAPI_RS_NATIVE_LIBRARY_PATH=/nonexistent/xxhash.node)
 
@@ -27,4 +27,4 @@ vitest=(node_modules/vitest/vitest.mjs run)
 echo "== Node.js $("$node24" --version), native addon"
 "$node24" "${vitest[@]}" "${subset[@]}"
 echo "== Node.js $("$node24" --version), native addon unloadable"
-"${unloadable[@]}" "$node24" "${vitest[@]}" src/core/default-fingerprint-strategy.test.ts test/http/fetch.test.ts test/http/express.test.ts
+"${unloadable[@]}" "$node24" "${vitest[@]}" test/core/default-fingerprint-strategy.test.ts test/http/fetch.test.ts test/http/express.test.ts

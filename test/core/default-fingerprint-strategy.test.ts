@@ -2,12 +2,12 @@ import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { DefaultFingerprintStrategy } from "./default-fingerprint-strategy.ts";
-import { fingerprintInput } from "./fingerprint-strategy.ts";
-import { Sha256FingerprintStrategy } from "./sha256-fingerprint-strategy.ts";
-import { xxh3Backend } from "./xxh3-backend.ts";
-import { xxh3128Hex } from "./xxh3-128.ts";
-import { bodyOf, describeBody, loadXxhVectors } from "../../test/vectors/xxh3-128.ts";
+import { DefaultFingerprintStrategy } from "../../src/core/default-fingerprint-strategy.ts";
+import { fingerprintInput } from "../../src/core/fingerprint-strategy.ts";
+import { Sha256FingerprintStrategy } from "../../src/core/sha256-fingerprint-strategy.ts";
+import { xxh3Backend } from "../../src/core/xxh3-backend.ts";
+import { xxh3128Hex } from "../../src/core/xxh3-128.ts";
+import { bodyOf, describeBody, loadXxhVectors } from "../vectors/xxh3-128.ts";
 
 const vectors = loadXxhVectors();
 const xxhsum = findXxhsum();

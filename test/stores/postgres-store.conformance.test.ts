@@ -1,15 +1,15 @@
 import { afterAll, beforeAll, describe } from "vitest";
-import { runStoreConformance } from "../../testing/store-conformance.ts";
-import { runTransactionalStoreConformance } from "../../testing/transactional-store-conformance.ts";
+import { runStoreConformance } from "../../src/testing/store-conformance.ts";
+import { runTransactionalStoreConformance } from "../../src/testing/transactional-store-conformance.ts";
 import {
   connectPostgres,
   postgresFamilies,
   type ConnectedPostgres,
-} from "../../../test/servers/postgres-clients.ts";
-import { startPostgres, type PostgresServer } from "../../../test/servers/postgres-server.ts";
-import { migrate } from "./migrate.ts";
-import { PostgresStore } from "./postgres-store.ts";
-import { toSqlExecutor, type PostgresClient } from "./sql-executor.ts";
+} from "../servers/postgres-clients.ts";
+import { startPostgres, type PostgresServer } from "../servers/postgres-server.ts";
+import { migrate } from "../../src/stores/postgres/migrate.ts";
+import { PostgresStore } from "../../src/stores/postgres/postgres-store.ts";
+import { toSqlExecutor, type PostgresClient } from "../../src/stores/postgres/sql-executor.ts";
 
 // One real server for the file; the store contract and the transactional contract through
 // every client family.
