@@ -12,6 +12,10 @@ import { MemoryStore } from "../../src/stores/memory/memory-store.ts";
 import { ValkeyStore } from "../../src/stores/valkey/valkey-store.ts";
 import { runStoreConformance } from "../../src/testing/store-conformance.ts";
 import { startServer, type ServerProcess } from "../servers/redis-server.ts";
+import { connectPostgres, type ConnectedPostgres } from "../servers/postgres-clients.ts";
+import { startPostgres, type PostgresServer } from "../servers/postgres-server.ts";
+import { migrate } from "../../src/stores/postgres/migrate.ts";
+import { PostgresStore } from "../../src/stores/postgres/postgres-store.ts";
 import { encryptStore, type EncryptionKey } from "../../src/encryption/encrypt-store.ts";
 
 const keyA: EncryptionKey = { id: "2026-06", key: randomBytes(32) };
@@ -140,5 +144,36 @@ describe("encryptStore", () => {
       await client.hset(inner.recordKey(key), "b", body);
       expect(JSON.parse(await replayedText(store, key))).toEqual({ note: secretBody });
     });
+  });
+});
+
+describe("encryptStore on PostgreSQL", () => {
+  let server: PostgresServer;
+  let connected: ConnectedPostgres;
+  beforeAll(async () => {
+    server = await startPostgres();
+    connected = await connectPostgres("pg", server.url, 2);
+    await migrate(connected.client);
+  }, 120_000);
+  afterAll(async () => {
+    await connected.close();
+    await server.stop();
+  });
+
+  it("keeps no plaintext of a cached response in the table's bytes, and replays it", async () => {
+    const inner = new PostgresStore({ client: connected.client, prefix: "enc" });
+    const store = encryptStore(inner, { keys: [keyA] });
+    const key = IdempotencyKey.random();
+    await completeSecret(store, key);
+    // Every column of every row, as the database holds it.
+    const rows = await connected.query("SELECT t::text AS row FROM idempotent.entries t");
+    const raw = rows.map((row) => String(row["row"])).join("\n");
+    expect(raw.length).toBeGreaterThan(0);
+    for (const secret of [secretBody, secretHeader, "Jane", "4111", "x-customer"]) {
+      expect(raw.includes(secret)).toBe(false);
+      expect(raw.includes(Buffer.from(secret).toString("hex"))).toBe(false);
+    }
+    expect(JSON.parse(await replayedText(store, key))).toEqual({ note: secretBody });
+    inner.close();
   });
 });
