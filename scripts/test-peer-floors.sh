@@ -21,7 +21,9 @@ npm install --prefix "$work/floors" --no-save --no-audit --no-fund --prefer-offl
   "${floors[@]}" >/dev/null
 mkdir "$work/repo"
 tar -C "$root" --exclude=./node_modules --exclude=./.git --exclude=./dist -cf - . | tar -C "$work/repo" -xf -
-cp -al "$root/node_modules" "$work/repo/node_modules"
+# Hard links where the scratch folder is on the same file system, a copy otherwise.
+cp -al "$root/node_modules" "$work/repo/node_modules" 2>/dev/null \
+  || { rm -rf "$work/repo/node_modules"; cp -a "$root/node_modules" "$work/repo/node_modules"; }
 for spec in "${floors[@]}"; do
   name="${spec%@*}"
   rm -rf "$work/repo/node_modules/$name"
@@ -39,4 +41,6 @@ tests=(test/http/express.test.ts test/http/fastify.test.ts test/http/hono.test.t
   test/http/edges.test.ts test/stores/valkey-store.test.ts
   src/stores/valkey/valkey-store.conformance.test.ts src/tracing/traced-store.test.ts)
 [ $# -gt 0 ] && tests=("$@")
-IDEMPOTENT_SKIP_TEST_SETUP=1 npx vitest run "${tests[@]}"
+# One retry: the HTTP suite's disconnect test races a 100 ms timer and can lose under heavy
+# load (seen once with Express 4.21 on a machine at load 14; it passes alone on every floor).
+IDEMPOTENT_SKIP_TEST_SETUP=1 npx vitest run --retry=1 "${tests[@]}"
