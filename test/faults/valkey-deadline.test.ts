@@ -421,7 +421,9 @@ describe("deadlines around the EVAL fallback and WAIT", () => {
     });
     const store = new ValkeyStore({
       client: connection,
-      operationTimeoutMs: 300,
+      // Long enough for the claim script (EVALSHA, NOSCRIPT, EVAL) on a loaded machine: the
+      // deadline under test is WAIT's.
+      operationTimeoutMs: 1500,
       waitForReplicas: { replicas: 1, timeoutMs: 200 },
     });
     try {
@@ -429,9 +431,9 @@ describe("deadlines around the EVAL fallback and WAIT", () => {
       const error = await failure(store.tryInsert(IdempotencyKey.random(), entry()));
       const elapsed = performance.now() - started;
       expect(error).toMatchObject({ kind: "timeout", ambiguous: true, retryable: true });
-      expect(error.message).toContain("no reply within 500 ms");
-      expect(elapsed).toBeGreaterThanOrEqual(495);
-      expect(elapsed).toBeLessThan(500 + 1000);
+      expect(error.message).toContain("no reply within 1700 ms");
+      expect(elapsed).toBeGreaterThanOrEqual(1695);
+      expect(elapsed).toBeLessThan(1700 + 1500);
       expect(waits).toBe(1);
     } finally {
       process.kill(pid, "SIGCONT");
