@@ -400,7 +400,7 @@ describe("ValkeyStore", () => {
       const risky = await checkServerConfig(client.client);
       expect(risky.map(({ setting, severity }) => [setting, severity])).toEqual([
         ["maxmemory-policy", "error"],
-        ["appendfsync", "info"],
+        ["appendfsync", "warning"],
       ]);
     } finally {
       await client.close();

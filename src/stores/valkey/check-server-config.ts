@@ -101,9 +101,9 @@ async function checkNode(
     findings.push({
       setting: "appendfsync",
       value: appendfsync,
-      severity: "info",
+      severity: "warning",
       message:
-        "a crash of the server's machine can lose about the last second of claims and completions; appendfsync always closes that window at a throughput cost",
+        "a crash of the server's machine, or a kill of the server process while a background fsync is slow, can lose the last second or two of acknowledged claims and completions (a lost completion lets its retry run again); appendfsync always closes that window at a throughput cost",
       ...at,
     });
   } else if (appendfsync !== "always") {
