@@ -39,6 +39,8 @@ postgresFamilies.forEach((family, index) => {
         store.close();
       },
       propertyRuns: 15,
+      // Longer than the suites' 300 ms: the chaos test loads the same two cores meanwhile.
+      shortTtlMs: 600,
     });
     runTransactionalStoreConformance<PostgresClient, PostgresStore>({
       name: `PostgresStore via ${family}`,
@@ -46,6 +48,7 @@ postgresFamilies.forEach((family, index) => {
       disposeStore: (store) => {
         store.close();
       },
+      shortTtlMs: 600,
       transaction: (work, isolation) => connection().transaction(work, isolation),
       insertBusinessRow: async (tx, key, token) => {
         await toSqlExecutor(tx).query("INSERT INTO effects (key, token) VALUES ($1, $2)", [
