@@ -139,8 +139,10 @@ export class HttpIdempotency<TArgs extends readonly unknown[] = readonly unknown
     if (headerValue === undefined && policy.keyFromBody === undefined) return noKey();
     const headerKey = headerValue === undefined ? undefined : clientKey(headerValue);
     if (headerKey !== undefined && typeof headerKey !== "string") return headerKey;
-    const caller = await this.#caller(scopeArgs);
-    if (caller !== null && typeof caller === "object") return caller;
+    // With a key in the header, the caller is checked before the body is read; a key in the
+    // body is found first, so a request with no key anywhere passes unscoped.
+    let caller = headerKey === undefined ? undefined : await this.#caller(scopeArgs);
+    if (caller !== undefined && caller !== null && typeof caller === "object") return caller;
     const declared = Number(request.header("content-length"));
     if (declared > policy.maxRequestBytes) return this.#tooLarge();
     const read = await request.readBody(policy.maxRequestBytes);
@@ -155,6 +157,8 @@ export class HttpIdempotency<TArgs extends readonly unknown[] = readonly unknown
       if (typeof checked !== "string") return checked;
       rawKey = checked;
     }
+    caller ??= await this.#caller(scopeArgs);
+    if (caller !== null && typeof caller === "object") return caller;
     const key = scopedKey(caller, rawKey);
     // One request is one request on every adapter: JSON as canonical JSON, else the bytes.
     const fingerprinted =

@@ -388,9 +388,9 @@ export function runHttpBehaviourSuite(suite: HttpBehaviourSuiteOptions): void {
       expect((await send("/orders", { body: event })).status).toBe(201);
       const redelivered = await send("/orders", { body: event });
       expect(redelivered.headers.get("idempotent-replayed")).toBe("true");
-      // No id in the body and no header: passes through, unguarded.
+      // No id in the body and no header: passes through, unguarded, for any caller.
       await send("/orders", { body: '{"type":"ping"}' });
-      await send("/orders", { body: '{"type":"ping"}' });
+      expect((await send("/orders", { body: '{"type":"ping"}', tenant: null })).status).toBe(201);
       expect(routes.runs("/orders")).toBe(3);
       expect(routes.claimedRuns("/orders")).toBe(1);
     });
