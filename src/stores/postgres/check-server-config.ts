@@ -1,4 +1,4 @@
-import { validateDeadlineMs, withDeadline } from "../valkey/deadline.ts";
+import { validateDeadlineMs, withDeadline } from "../../utils/deadline.ts";
 import { schemaVersion } from "./migrate.ts";
 import { toSqlExecutor, type PostgresClient, type SqlRow } from "./sql-executor.ts";
 import { tableName, type TableOptions } from "./table-name.ts";

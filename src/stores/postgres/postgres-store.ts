@@ -27,7 +27,7 @@ import { ClaimLostError } from "../../errors/claim-lost-error.ts";
 import { InvalidArgumentError } from "../../errors/invalid-argument-error.ts";
 import { MalformedRecordError } from "../../errors/malformed-record-error.ts";
 import { StoreError } from "../../errors/store-error.ts";
-import { validateDeadlineMs, withDeadline } from "../valkey/deadline.ts";
+import { validateDeadlineMs, withDeadline } from "../../utils/deadline.ts";
 import { AlreadyCompletedError } from "./already-completed-error.ts";
 import { guardPgPool } from "./guard-pg-pool.ts";
 import { schemaVersion } from "./migrate.ts";

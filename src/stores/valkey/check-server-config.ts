@@ -1,4 +1,4 @@
-import { validateDeadlineMs, withDeadline } from "./deadline.ts";
+import { validateDeadlineMs, withDeadline } from "../../utils/deadline.ts";
 import { deadlineError, toStoreError } from "./to-store-error.ts";
 import {
   toValkeyConnection,

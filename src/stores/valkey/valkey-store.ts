@@ -38,7 +38,7 @@ import {
   type Script,
 } from "./scripts.ts";
 import { guardClientErrors } from "./client-errors.ts";
-import { validateDeadlineMs, withDeadline } from "./deadline.ts";
+import { validateDeadlineMs, withDeadline } from "../../utils/deadline.ts";
 import { deadlineError, toStoreError } from "./to-store-error.ts";
 import {
   toValkeyConnection,

@@ -1,4 +1,4 @@
-import { InvalidArgumentError } from "../../errors/invalid-argument-error.ts";
+import { InvalidArgumentError } from "../errors/invalid-argument-error.ts";
 
 /** Node.js timers fire at once for delays past 2^31 - 1 ms, so longer deadlines are refused. */
 const maxTimerMs = 2_147_483_647;

@@ -1,11 +1,11 @@
 import { execFileSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { InvalidArgumentError } from "../../errors/invalid-argument-error.ts";
+import { InvalidArgumentError } from "../errors/invalid-argument-error.ts";
 import { validateDeadlineMs, withDeadline } from "./deadline.ts";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-const root = fileURLToPath(new URL("../../..", import.meta.url));
+const root = fileURLToPath(new URL("../..", import.meta.url));
 
 /** Unhandled rejections seen while `body` runs and shortly after. */
 async function unhandledRejectionsDuring(body: () => Promise<void>): Promise<unknown[]> {
@@ -90,7 +90,7 @@ describe("withDeadline", () => {
         "tsx",
         "--input-type=module",
         "-e",
-        `import { withDeadline } from "./src/stores/valkey/deadline.ts";
+        `import { withDeadline } from "./src/utils/deadline.ts";
          void withDeadline(60_000, () => new Promise(() => {}), () => new Error("t")).catch(() => {});
          console.log("waiting");`,
       ],
