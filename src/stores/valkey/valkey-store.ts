@@ -188,7 +188,7 @@ export class ValkeyStore implements IdempotencyStore {
   readonly #operationTimeoutMs: number;
   readonly #ttls: StoreTtls;
 
-  /** @throws {@link InvalidArgumentError} on an option out of range. */
+  /** @throws {@link idempotent!InvalidArgumentError} on an option out of range. */
   constructor(options: ValkeyStoreOptions) {
     this.#ttls = resolveStoreTtls(options);
     this.connection = toValkeyConnection(options.client);
