@@ -14,7 +14,7 @@ const config: ViteUserConfig = defineConfig({
       narrowed !== undefined && narrowed.length > 0
         ? narrowed
         : ["src/**/*.test.ts", "test/core/*.test.ts", "test/stores/*.test.ts"],
-    exclude: ["src/stores/valkey/valkey-store.conformance.test.ts"],
+    exclude: ["test/stores/valkey-store.conformance.test.ts"],
     testTimeout: 30_000,
     hookTimeout: 120_000,
     maxWorkers: 1,
