@@ -57,6 +57,8 @@ interface Shape {
   readonly state?: "p" | "c" | "t";
   readonly token?: bigint | undefined;
   readonly expiresAt?: number;
+  /** The lease of a claim, 60 000 ms by default. */
+  readonly leaseMs?: number;
   readonly version?: string;
 }
 
@@ -70,9 +72,8 @@ async function write(
   recordKey: string,
   shape: Shape,
 ): Promise<void> {
-  const { state = "p", expiresAt = Date.now() + 60_000 } = shape;
+  const { state = "p", leaseMs = 60_000, expiresAt = Date.now() + leaseMs } = shape;
   const token = "token" in shape ? shape.token : ahead;
-  const leaseMs = 60_000;
   if (layout === 1) {
     const live =
       state === "t" ? {} : { fp: fingerprint.hex, lease: String(leaseMs), exp: String(expiresAt) };
@@ -86,8 +87,9 @@ async function write(
     });
     return;
   }
-  // A missing token is 16 characters that are no digits, so the rest stays in place.
-  const tokenText = token === undefined ? "x".repeat(16) : token.toString().padStart(16, "0");
+  // A missing token is 16 characters that are not all digits, so the rest stays in place;
+  // they sort below the largest token, so only the digit check refuses them.
+  const tokenText = token === undefined ? "0000000000000abc" : token.toString().padStart(16, "0");
   const version = shape.version ?? "2";
   if (state === "t") {
     // A tombstone ends with its token: a missing one is missing.
@@ -255,6 +257,21 @@ export const scriptChecks: readonly ScriptCheck[] = [
       await expectTtl(context, recordKey, 1_200_000 + tokenRetentionMs);
     },
   },
+  ...inEachLayout(
+    "touch moves the logical expiry of a claim made long ago a lease from now",
+    async (context, layout) => {
+      const { store } = context;
+      const key = IdempotencyKey.random();
+      const recordKey = store.recordKey(key);
+      // Claimed 590 s ago for 600 s: 10 s left.
+      await write(context, layout, recordKey, { leaseMs: 600_000, expiresAt: Date.now() + 10_000 });
+      expect((await store.touch(key, FencingToken.from(ahead), lease(60_000))).kind).toBe(
+        "applied",
+      );
+      await expectExpiry(context, key, 60_000);
+      await expectTtl(context, recordKey, 60_000 + tokenRetentionMs);
+    },
+  ),
   {
     name: "a released claim's tombstone lives as long as its lease",
     run: async (context) => {
