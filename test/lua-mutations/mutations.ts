@@ -30,6 +30,9 @@ export interface LuaMutation {
 }
 
 const { applied, fencingMismatch, keyExpired, fingerprintMismatch, unknownVersion } = scriptCodes;
+/** The state bytes the scripts compare (`string.byte`). */
+const processing = "p".charCodeAt(0);
+const completed = "c".charCodeAt(0);
 const everyScript = ["claim", "complete", "touch", "remove", "get", "purge"];
 
 export const luaMutations: readonly LuaMutation[] = [
@@ -66,7 +69,7 @@ export const luaMutations: readonly LuaMutation[] = [
     id: "complete-overwrites",
     breaks: "a repeated completion keeps the first response",
     scripts: ["complete"],
-    from: `if state == 'c' then return ${applied} end`,
+    from: `if state == ${completed} then return ${applied} end`,
     to: "",
   },
   ...(["touch", "remove"] as const).flatMap((name): LuaMutation[] => [
@@ -74,8 +77,8 @@ export const luaMutations: readonly LuaMutation[] = [
       id: `${name}-skips-token`,
       breaks: `${name} compares the fencing token`,
       scripts: [name],
-      from: `if state ~= 'p' or token ~= ARGV[1] then`,
-      to: `if state ~= 'p' then`,
+      from: `if state ~= ${processing} or token ~= ARGV[1] then`,
+      to: `if state ~= ${processing} then`,
     },
     {
       id: `${name}-token-ge`,
@@ -95,7 +98,7 @@ export const luaMutations: readonly LuaMutation[] = [
       id: `${name}-completed`,
       breaks: `${name} acts only on a processing entry`,
       scripts: [name],
-      from: `if state ~= 'p' or token ~= ARGV[1] then`,
+      from: `if state ~= ${processing} or token ~= ARGV[1] then`,
       to: `if token ~= ARGV[1] then`,
     },
   ]),
@@ -118,22 +121,22 @@ export const luaMutations: readonly LuaMutation[] = [
     id: "no-expiry-check",
     breaks: "an entry past its logical expiry is free",
     scripts: everyScript,
-    from: `if since + ttl <= nowMs(time) then return 'free', state, token end`,
-    to: "",
+    from: `if since + ttl * 1000 <=`,
+    to: `if false and since + ttl * 1000 <=`,
   },
   {
     id: "touch-keeps-since",
     breaks: "touch moves the logical expiry",
     scripts: ["touch"],
-    from: `local _, since = stamp(time)`,
-    to: `local since = string.sub(redis.call('GET', KEYS[1]), 19, 31)`,
+    from: `clock(time) .. ARGV[2] .. fp`,
+    to: `string.sub(redis.call('GET', KEYS[1]), 19, 34) .. ARGV[2] .. fp`,
   },
   {
     id: "complete-keeps-lease-expiry",
     breaks: "complete sets the retention's expiry",
     scripts: ["complete"],
-    from: `since .. ARGV[3] .. fp .. ARGV[5]`,
-    to: `string.sub(redis.call('GET', KEYS[1]), 19, 41) .. fp .. ARGV[5]`,
+    from: `clock(time) .. ARGV[3] .. fp .. ARGV[5]`,
+    to: `string.sub(redis.call('GET', KEYS[1]), 19, 44) .. fp .. ARGV[5]`,
   },
   {
     id: "claim-keeps-key-ttl",
@@ -182,7 +185,7 @@ export const luaMutations: readonly LuaMutation[] = [
     id: "claim-token-unbounded",
     breaks: "a claim issues no token beyond 2^53",
     scripts: ["claim"],
-    from: `if #token ~= 16 or token > maxToken then return ${scriptCodes.tokensExhausted} end`,
+    from: `if #token ~= 16 or token > '${Number.MAX_SAFE_INTEGER}' then return ${scriptCodes.tokensExhausted} end`,
     to: "",
   },
   {
@@ -218,44 +221,44 @@ export const luaMutations: readonly LuaMutation[] = [
     id: "accepts-short-token",
     breaks: "a record whose token is not 16 characters is corrupt",
     scripts: everyScript,
-    from: `return #token == 16 and`,
-    to: `return`,
+    from: `if #token ~= 16 or string.find`,
+    to: `if string.find`,
   },
   {
     id: "accepts-non-digit-token",
     breaks: "a token of anything but digits is corrupt",
     scripts: everyScript,
-    from: `not string.find(token, '%D')`,
-    to: `true`,
+    from: `or string.find(token, '%D') or`,
+    to: `or`,
   },
   {
     id: "accepts-unsafe-token",
     breaks: "a token beyond 2^53 is corrupt",
     scripts: everyScript,
-    from: `and token <= maxToken`,
-    to: ``,
+    from: `or token > '${Number.MAX_SAFE_INTEGER}' then\n      return ${scriptCodes.corrupt}, state`,
+    to: `then\n      return ${scriptCodes.corrupt}, state`,
   },
   {
     id: "ignores-version",
     breaks: "a record of another layout version is never interpreted",
     scripts: everyScript,
-    from: `if string.sub(record, 1, 1) ~= '2' then return ${unknownVersion} end`,
-    to: "",
+    from: `if version ~= ${"2".charCodeAt(0)} then`,
+    to: `if false then`,
   },
   // Version-1 records (0.1.0's hashes): read, and replaced on write, by the same rules.
   {
     id: "v1-as-absent",
     breaks: "a version-1 record is read, not taken for an absent one",
     scripts: everyScript,
-    from: `  return loadV1(key, time)`,
-    to: `  return 'free'`,
+    from: `if not record then return 'free' end`,
+    to: `if true then return 'free' end`,
   },
   {
     id: "v1-no-expiry-check",
     breaks: "a version-1 entry past its logical expiry is free",
     scripts: everyScript,
-    from: `elseif expiry <= nowMs(time) then class = 'free'`,
-    to: `elseif false then class = 'free'`,
+    from: `elseif expiry <=`,
+    to: `elseif false and expiry <=`,
   },
   {
     id: "v1-token-dropped",

@@ -32,7 +32,7 @@ export interface V2Parts {
   readonly state?: string;
   /** 16 digits normally; given as a bigint it is padded. */
   readonly token?: string | bigint;
-  /** 13 digits normally; given as a number it is padded. */
+  /** 16 digits (µs) normally; given as a number of milliseconds it is converted and padded. */
   readonly since?: string | number;
   /** 10 digits normally; given as a number it is padded. */
   readonly ttl?: string | number;
@@ -60,7 +60,7 @@ export function encodeV2(parts: V2Parts): Buffer {
     (parts.version ?? "2") +
     (parts.state ?? "p") +
     pad(parts.token ?? 12n, 16) +
-    pad(parts.since ?? Date.now(), 13) +
+    pad(typeof parts.since === "string" ? parts.since : (parts.since ?? Date.now()) * 1000, 16) +
     pad(parts.ttl ?? 60_000, 10) +
     (parts.fingerprint ?? "9a".repeat(16));
   return Buffer.concat([Buffer.from(header, "latin1"), Buffer.from(parts.tail ?? "")]);

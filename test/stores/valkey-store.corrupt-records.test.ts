@@ -259,7 +259,7 @@ describe("ValkeyStore with corrupt records", () => {
     ],
     [
       "a version-2 completed record without expiry",
-      completed.v2(aheadText, { since: "x".repeat(13) }),
+      completed.v2(aheadText, { since: "x".repeat(16) }),
     ],
     [
       "a version-2 completed record with a bad status",
@@ -335,9 +335,9 @@ describe("ValkeyStore with corrupt records", () => {
 
   /** Version-2 records the scripts accept (live, valid token) that only the decoder refuses. */
   const decoderCases: readonly [string, Buffer][] = [
-    ["a since in exponent notation", encodeV2({ since: "9.9e12       " })],
+    ["a since in exponent notation", encodeV2({ since: "9.9e15          " })],
     ["a ttl with spaces", encodeV2({ ttl: " 60000000 " })],
-    ["a since in hexadecimal", encodeV2({ since: "0xFFFFFFFFFFF" })],
+    ["a since in hexadecimal", encodeV2({ since: "0xFFFFFFFFFFFFFF" })],
     ["a ttl with a sign", encodeV2({ ttl: "+000060000" })],
     ["a bad fingerprint", encodeV2({ fingerprint: "zz".repeat(16) })],
     ["a processing record with bytes after its header", encodeV2({ tail: "x" })],

@@ -30,9 +30,9 @@ export const scriptCodes = {
 export const tokenRetentionMs = 60_000;
 
 /**
- * Version 2: one string per key, a fixed-width ASCII header read with `string.sub`, so the
- * scripts convert no hash reply into Lua values and format no number on the common paths.
- * Offsets are 0-based (the decoder's); Lua's `string.sub` positions are one more.
+ * Version 2: one string per key, a fixed-width ASCII header read with `string.byte` and
+ * `string.sub`, so the scripts convert no hash reply into Lua values and format no number on
+ * the common paths. Offsets are 0-based (the decoder's); Lua's string positions are one more.
  */
 export const layout = {
   /** `2` */
@@ -41,65 +41,81 @@ export const layout = {
   state: 1,
   /** Fencing token: 16 zero-padded decimal digits, at most 2^53 - 1. A tombstone ends here. */
   token: 2,
-  /** Server time of the last write, in milliseconds: 13 digits. */
+  /** Server time of the last write in microseconds, 16 digits (the clock tokens are made of). */
   since: 18,
   /** Lease or retention in ms, 10 zero-padded digits: the logical expiry is since + ttl. */
-  ttl: 31,
+  ttl: 34,
   /** Fingerprint, 32 hex digits. A processing record ends here. */
-  fingerprint: 41,
+  fingerprint: 44,
   /** Completed records only: the HTTP status, 3 digits. */
-  status: 73,
+  status: 76,
   /** The byte length of the headers (JSON), 10 zero-padded digits; headers, then the raw body. */
-  headersLength: 76,
-  headers: 86,
+  headersLength: 79,
+  headers: 89,
 } as const;
 
-/** Digits of a 16-digit zero-padded token. */
+/** Digits of a token, and of `since`. */
 export const tokenDigits = 16;
 /** Digits of a zero-padded TTL. */
 export const ttlDigits = 10;
 
-// Version 1 (written by 0.1.0), still read and replaced by a version-2 record on any write:
+// What string.byte gives for a version-2 record's first bytes.
+const bytes = { version: 0x32, processing: 0x70, completed: 0x63, tombstone: 0x74 } as const;
+const maxToken = `'${Number.MAX_SAFE_INTEGER}'`;
+/** The header's last Lua position: GETRANGE 0..headerEnd reads a header, not the response. */
+const headerEnd = layout.status - 1;
+
+// Version 1 (written by 0.1.0) is still read, and replaced by a version-2 record on any write:
 // one hash per key. Fields: v ('1'), s (p, c or t), exp (logical expiry, server ms), fp, tok
-// (decimal, no padding), lease (ms), st, h (headers JSON), b. A record is classified as 'live',
-// 'free' (absent, expired or tombstone) or an error code; one without a valid token is corrupt
-// whatever its state, as its token orders the next claim's.
+// (decimal, no padding), lease (ms), st, h (headers JSON), b.
+//
+// load() classifies a record as 'live', 'free' (absent, expired or tombstone) or an error code;
+// one without a valid token is corrupt whatever its state, as its token orders the next
+// claim's. Tokens of either layout are compared as 16-digit strings; Lua numbers are doubles,
+// so a token beyond 2^53 could not be followed exactly. Every function defined here is created
+// again on each call, so the common paths define two; the version-1 path defines its own.
 const prelude = `
-local maxToken = '${Number.MAX_SAFE_INTEGER}'
-local function nowMs(time)
-  return tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
-end
--- The server clock as a token (microseconds, 16 digits) and in milliseconds (13 digits).
-local function stamp(time)
-  local micros = string.sub('00000' .. time[2], -6)
-  if #time[1] == 10 then return time[1] .. micros, time[1] .. string.sub(micros, 1, 3) end
+-- The server clock in microseconds, 16 digits: a token, and the time of a write.
+local function clock(time)
+  if #time[1] == 10 then return time[1] .. string.sub('00000' .. time[2], -6) end
   -- Before 2001 or after 2286: formatted (such a token is refused past 2^53 anyway).
-  return string.format('%016.0f', tonumber(time[1]) * 1000000 + tonumber(time[2])),
-    string.format('%013.0f', nowMs(time))
+  return string.format('%016.0f', tonumber(time[1]) * 1000000 + tonumber(time[2]))
 end
--- Tokens of either layout are compared as 16-digit strings; Lua numbers are doubles, so a
--- token beyond 2^53 could not be followed exactly.
-local function validToken(token)
-  return #token == 16 and not string.find(token, '%D') and token <= maxToken
-end
-local function classify(record, time)
-  if string.sub(record, 1, 1) ~= '2' then return ${scriptCodes.unknownVersion} end
-  local state, token = string.sub(record, 2, 2), string.sub(record, 3, 18)
-  if not validToken(token) then return ${scriptCodes.corrupt}, state end
-  if state == 't' then return 'free', state, token end
-  if (state ~= 'p' and state ~= 'c') or #record < 73 then return ${scriptCodes.corrupt}, state, token end
-  local since, ttl = tonumber(string.sub(record, 19, 31)), tonumber(string.sub(record, 32, 41))
-  if since == nil or ttl == nil then return ${scriptCodes.corrupt}, state, token end
-  if since + ttl <= nowMs(time) then return 'free', state, token end
-  return 'live', state, token
-end
-local function validV1Token(token)
-  if type(token) ~= 'string' or #token > 16 then return false end
-  if token ~= '0' and not string.match(token, '^[1-9]%d*$') then return false end
-  return tonumber(token) <= ${Number.MAX_SAFE_INTEGER}
-end
-local function loadV1(key, time)
-  local record = redis.call('HMGET', key, 'v', 's', 'fp', 'tok', 'lease', 'st', 'h', 'b', 'exp')
+-- The record at key, given its first read (a redis.pcall of GET or GETRANGE): class, state
+-- (its byte), token (16 digits) and the record (a version-2 string, which a reply shows of a
+-- live record as it is). A version-1 record comes as its fields' reply {0, state, fp, token,
+-- lease, status, headers, body, expiresAt}, then its fingerprint and lease, which a version-2
+-- record has at fixed offsets. A read that failed found no string: a version-1 hash (HMGET
+-- fails in turn on any other type).
+local function load(key, record, time)
+  if type(record) == 'string' then
+    local version, state = string.byte(record, 1, 2)
+    if version ~= ${bytes.version} then
+      if record == '' and redis.call('EXISTS', key) == 0 then return 'free' end
+      return ${scriptCodes.unknownVersion}
+    end
+    local token = string.sub(record, 3, 18)
+    if #token ~= 16 or string.find(token, '%D') or token > ${maxToken} then
+      return ${scriptCodes.corrupt}, state
+    end
+    if state == ${bytes.tombstone} then return 'free', state, token end
+    if (state ~= ${bytes.processing} and state ~= ${bytes.completed}) or #record < ${layout.status} then
+      return ${scriptCodes.corrupt}, state, token
+    end
+    local since, ttl = tonumber(string.sub(record, 19, 34)), tonumber(string.sub(record, 35, 44))
+    if since == nil or ttl == nil then return ${scriptCodes.corrupt}, state, token end
+    if since + ttl * 1000 <= tonumber(time[1]) * 1000000 + tonumber(time[2]) then
+      return 'free', state, token, record
+    end
+    return 'live', state, token, record
+  end
+  if not record then return 'free' end
+  local function validV1Token(token)
+    if type(token) ~= 'string' or #token > 16 then return false end
+    if token ~= '0' and not string.match(token, '^[1-9]%d*$') then return false end
+    return tonumber(token) <= ${Number.MAX_SAFE_INTEGER}
+  end
+  record = redis.call('HMGET', key, 'v', 's', 'fp', 'tok', 'lease', 'st', 'h', 'b', 'exp')
   local state = record[2]
   -- A record of another version is never interpreted, its token included.
   local token = nil
@@ -112,24 +128,12 @@ local function loadV1(key, time)
   else
     local expiry = tonumber(record[9])
     if expiry == nil then class = ${scriptCodes.corrupt}
-    elseif expiry <= nowMs(time) then class = 'free'
+    elseif expiry <= tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000) then class = 'free'
     else class = 'live' end
   end
-  return class, state, token, record[3], record[5],
-    {0, record[2], record[3], record[4], record[5], record[6], record[7], record[8], record[9]}
-end
--- The record at key, given its first read (a redis.pcall of GET or GETRANGE): class, state,
--- token (16 digits), fingerprint, lease (ms) and what a reply shows of a live record (the
--- version-2 string, or the version-1 fields). A read that failed found no string: a version-1
--- hash (HMGET fails in turn on any other type).
-local function load(key, record, time)
-  if type(record) == 'string' then
-    if record == '' and redis.call('EXISTS', key) == 0 then return 'free' end
-    local class, state, token = classify(record, time)
-    return class, state, token, string.sub(record, 42, 73), string.sub(record, 32, 41), record
-  end
-  if not record then return 'free' end
-  return loadV1(key, time)
+  return class, state and string.byte(state), token,
+    {0, record[2], record[3], record[4], record[5], record[6], record[7], record[8], record[9]},
+    record[3] or '', record[5] or ''
 end
 `;
 
@@ -153,14 +157,15 @@ export const claimScript: Script = script(
   "claim",
   `
 local time = redis.call('TIME')
-local class, _, last, _, _, live = load(KEYS[1], redis.pcall('GET', KEYS[1]), time)
+local class, _, last, live = load(KEYS[1], redis.pcall('GET', KEYS[1]), time)
 if type(class) == 'number' then return class end
 if class == 'live' then return live end
 -- Server time in microseconds, never below the key's last token (kept past expiry and release).
-local token, since = stamp(time)
+local now = clock(time)
+local token = now
 if last and token <= last then token = string.format('%016.0f', tonumber(last) + 1) end
-if #token ~= 16 or token > maxToken then return ${scriptCodes.tokensExhausted} end
-redis.call('SET', KEYS[1], '2p' .. token .. since .. ARGV[2] .. ARGV[1], 'PX', ARGV[3])
+if #token ~= 16 or token > ${maxToken} then return ${scriptCodes.tokensExhausted} end
+redis.call('SET', KEYS[1], '2p' .. token .. now .. ARGV[2] .. ARGV[1], 'PX', ARGV[3])
 return token
 `,
 );
@@ -173,15 +178,15 @@ export const completeScript: Script = script(
   "complete",
   `
 local time = redis.call('TIME')
-local class, state, token, fp = load(KEYS[1], redis.pcall('GETRANGE', KEYS[1], 0, 72), time)
+local class, state, token, record, fp = load(KEYS[1], redis.pcall('GETRANGE', KEYS[1], 0, ${headerEnd}), time)
 if type(class) == 'number' then return class end
 if class == 'free' then return ${scriptCodes.keyExpired} end
 if token ~= ARGV[1] then return ${scriptCodes.fencingMismatch} end
+fp = fp or string.sub(record, 45, 76)
 if fp ~= ARGV[2] then return ${scriptCodes.fingerprintMismatch} end
 -- The same claim completing again: a retry whose first reply was lost. Keep the first.
-if state == 'c' then return ${scriptCodes.applied} end
-local _, since = stamp(time)
-redis.call('SET', KEYS[1], '2c' .. token .. since .. ARGV[3] .. fp .. ARGV[5], 'PX', ARGV[4])
+if state == ${bytes.completed} then return ${scriptCodes.applied} end
+redis.call('SET', KEYS[1], '2c' .. token .. clock(time) .. ARGV[3] .. fp .. ARGV[5], 'PX', ARGV[4])
 return ${scriptCodes.applied}
 `,
 );
@@ -191,12 +196,12 @@ export const touchScript: Script = script(
   "touch",
   `
 local time = redis.call('TIME')
-local class, state, token, fp = load(KEYS[1], redis.pcall('GETRANGE', KEYS[1], 0, 72), time)
+local class, state, token, record, fp = load(KEYS[1], redis.pcall('GETRANGE', KEYS[1], 0, ${headerEnd}), time)
 if type(class) == 'number' then return class end
 if class == 'free' then return ${scriptCodes.keyExpired} end
-if state ~= 'p' or token ~= ARGV[1] then return ${scriptCodes.fencingMismatch} end
-local _, since = stamp(time)
-redis.call('SET', KEYS[1], '2p' .. token .. since .. ARGV[2] .. fp, 'PX', ARGV[3])
+if state ~= ${bytes.processing} or token ~= ARGV[1] then return ${scriptCodes.fencingMismatch} end
+fp = fp or string.sub(record, 45, 76)
+redis.call('SET', KEYS[1], '2p' .. token .. clock(time) .. ARGV[2] .. fp, 'PX', ARGV[3])
 return ${scriptCodes.applied}
 `,
 );
@@ -218,11 +223,11 @@ export const removeScript: Script = script(
   "remove",
   `${tombstone}
 local time = redis.call('TIME')
-local class, state, token, _, lease = load(KEYS[1], redis.pcall('GETRANGE', KEYS[1], 0, 72), time)
+local class, state, token, record, _, lease = load(KEYS[1], redis.pcall('GETRANGE', KEYS[1], 0, ${headerEnd}), time)
 if type(class) == 'number' then return class end
 if class == 'free' then return ${scriptCodes.keyExpired} end
-if state ~= 'p' or token ~= ARGV[1] then return ${scriptCodes.fencingMismatch} end
-tombstone(KEYS[1], token, lease)
+if state ~= ${bytes.processing} or token ~= ARGV[1] then return ${scriptCodes.fencingMismatch} end
+tombstone(KEYS[1], token, lease or string.sub(record, 35, 44))
 return ${scriptCodes.applied}
 `,
 );
@@ -232,7 +237,7 @@ export const getScript: Script = script(
   "get",
   `
 local time = redis.call('TIME')
-local class, _, _, _, _, live = load(KEYS[1], redis.pcall('GET', KEYS[1]), time)
+local class, _, _, live = load(KEYS[1], redis.pcall('GET', KEYS[1]), time)
 if type(class) == 'number' then return class end
 if class == 'free' then return ${scriptCodes.keyExpired} end
 return live
@@ -248,15 +253,19 @@ return live
 export const purgeScript: Script = script(
   "purge",
   `${tombstone}
-local record = redis.pcall('GETRANGE', KEYS[1], 0, 72)
+local record = redis.pcall('GETRANGE', KEYS[1], 0, ${headerEnd})
 if type(record) == 'table' and redis.call('TYPE', KEYS[1])['ok'] ~= 'hash' then
   redis.call('DEL', KEYS[1])
   return 1
 end
-local class, state, token, _, lease = load(KEYS[1], record, redis.call('TIME'))
+local class, state, token, _, _, lease = load(KEYS[1], record, redis.call('TIME'))
 -- Nothing there, or a tombstone: it holds nothing but the token already.
-if class == 'free' and (state == nil or state == 't') then return 0 end
-if token then tombstone(KEYS[1], token, lease) else redis.call('DEL', KEYS[1]) end
+if class == 'free' and (state == nil or state == ${bytes.tombstone}) then return 0 end
+if token then
+  tombstone(KEYS[1], token, lease or string.sub(record, 35, 44))
+else
+  redis.call('DEL', KEYS[1])
+end
 if class == 'free' then return 0 end
 return 1
 `,

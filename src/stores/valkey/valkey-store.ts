@@ -173,9 +173,8 @@ function decodeRecord(record: Buffer, key: string): StoredEntry {
     if (digitsAt(record, layout.token, tokenDigits, "tok") > Number.MAX_SAFE_INTEGER) {
       throw new MalformedRecordError("tok", "expected a decimal integer below 2^53");
     }
-    const expiresAt =
-      digitsAt(record, layout.since, layout.ttl - layout.since, "since") +
-      digitsAt(record, layout.ttl, ttlDigits, "ttl");
+    const since = digitsAt(record, layout.since, tokenDigits, "since");
+    const expiresAt = Math.floor(since / 1000) + digitsAt(record, layout.ttl, ttlDigits, "ttl");
     const fingerprint = Fingerprint.fromHex(
       record.toString("latin1", layout.fingerprint, layout.status),
     );
