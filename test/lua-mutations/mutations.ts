@@ -221,8 +221,8 @@ export const luaMutations: readonly LuaMutation[] = [
     id: "accepts-short-token",
     breaks: "a record whose token is not 16 characters is corrupt",
     scripts: everyScript,
-    from: `if #token ~= 16 or string.find`,
-    to: `if string.find`,
+    from: `(#token ~= 16 or string.find`,
+    to: `(string.find`,
   },
   {
     id: "accepts-non-digit-token",
@@ -235,8 +235,8 @@ export const luaMutations: readonly LuaMutation[] = [
     id: "accepts-unsafe-token",
     breaks: "a token beyond 2^53 is corrupt",
     scripts: everyScript,
-    from: `or token > '${Number.MAX_SAFE_INTEGER}' then\n      return ${scriptCodes.corrupt}, state`,
-    to: `then\n      return ${scriptCodes.corrupt}, state`,
+    from: `or token > '${Number.MAX_SAFE_INTEGER}') then`,
+    to: `) then`,
   },
   {
     id: "ignores-version",

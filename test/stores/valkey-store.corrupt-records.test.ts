@@ -231,6 +231,20 @@ describe("ValkeyStore with corrupt records", () => {
     });
   });
 
+  it("refuses a claim whose token is beyond 2^53 to a caller holding that very token", async () => {
+    const token = "9999999999999999";
+    await write(processing.v2(token));
+    const held = FencingToken.from(BigInt(token));
+    const response = IdempotencyEntry.new(fingerprint).complete(CachedResponse.from("late"));
+    for (const operation of [
+      store.complete(key, response, held, { retentionTtlMs: 60_000 }),
+      store.touch(key, held, { leaseTtlMs: 60_000 }),
+      store.remove(key, held),
+    ]) {
+      expect(await caught(operation)).toBeInstanceOf(MalformedRecordError);
+    }
+  });
+
   const keepsToken: readonly [string, Written][] = [
     ["a completed record without expiry", completed.v1(ahead.toString(), { exp: "" })],
     ["a completed record with a bad status", completed.v1(ahead.toString(), { st: "20x" })],

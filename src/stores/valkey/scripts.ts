@@ -81,13 +81,15 @@ local function clock(time)
   -- Before 2001 or after 2286: formatted (such a token is refused past 2^53 anyway).
   return string.format('%016.0f', tonumber(time[1]) * 1000000 + tonumber(time[2]))
 end
--- The record at key, given its first read (a redis.pcall of GET or GETRANGE): class, state
+-- The record at key, given its first read (a redis.pcall of GET or GETRANGE) and the token the
+-- caller holds, if any (the client sends only valid ones, so a record holding it needs no
+-- token check): class, state
 -- (its byte), token (16 digits) and the record (a version-2 string, which a reply shows of a
 -- live record as it is). A version-1 record comes as its fields' reply {0, state, fp, token,
 -- lease, status, headers, body, expiresAt}, then its fingerprint and lease, which a version-2
 -- record has at fixed offsets. A read that failed found no string: a version-1 hash (HMGET
 -- fails in turn on any other type).
-local function load(key, record, time)
+local function load(key, record, time, known)
   if type(record) == 'string' then
     local version, state = string.byte(record, 1, 2)
     if version ~= ${bytes.version} then
@@ -95,7 +97,7 @@ local function load(key, record, time)
       return ${scriptCodes.unknownVersion}
     end
     local token = string.sub(record, 3, 18)
-    if #token ~= 16 or string.find(token, '%D') or token > ${maxToken} then
+    if token ~= known and (#token ~= 16 or string.find(token, '%D') or token > ${maxToken}) then
       return ${scriptCodes.corrupt}, state
     end
     if state == ${bytes.tombstone} then return 'free', state, token end
@@ -178,7 +180,7 @@ export const completeScript: Script = script(
   "complete",
   `
 local time = redis.call('TIME')
-local class, state, token, record, fp = load(KEYS[1], redis.pcall('GETRANGE', KEYS[1], 0, ${headerEnd}), time)
+local class, state, token, record, fp = load(KEYS[1], redis.pcall('GETRANGE', KEYS[1], 0, ${headerEnd}), time, ARGV[1])
 if type(class) == 'number' then return class end
 if class == 'free' then return ${scriptCodes.keyExpired} end
 if token ~= ARGV[1] then return ${scriptCodes.fencingMismatch} end
@@ -196,7 +198,7 @@ export const touchScript: Script = script(
   "touch",
   `
 local time = redis.call('TIME')
-local class, state, token, record, fp = load(KEYS[1], redis.pcall('GETRANGE', KEYS[1], 0, ${headerEnd}), time)
+local class, state, token, record, fp = load(KEYS[1], redis.pcall('GETRANGE', KEYS[1], 0, ${headerEnd}), time, ARGV[1])
 if type(class) == 'number' then return class end
 if class == 'free' then return ${scriptCodes.keyExpired} end
 if state ~= ${bytes.processing} or token ~= ARGV[1] then return ${scriptCodes.fencingMismatch} end
@@ -223,7 +225,7 @@ export const removeScript: Script = script(
   "remove",
   `${tombstone}
 local time = redis.call('TIME')
-local class, state, token, record, _, lease = load(KEYS[1], redis.pcall('GETRANGE', KEYS[1], 0, ${headerEnd}), time)
+local class, state, token, record, _, lease = load(KEYS[1], redis.pcall('GETRANGE', KEYS[1], 0, ${headerEnd}), time, ARGV[1])
 if type(class) == 'number' then return class end
 if class == 'free' then return ${scriptCodes.keyExpired} end
 if state ~= ${bytes.processing} or token ~= ARGV[1] then return ${scriptCodes.fencingMismatch} end

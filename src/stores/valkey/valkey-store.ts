@@ -145,6 +145,8 @@ function errorForCode(code: number, key: string): MalformedRecordError {
   }
 }
 
+const maxToken = String(Number.MAX_SAFE_INTEGER);
+
 /** A zero-padded number as the records hold it. */
 function padded(value: number): string {
   return String(value).padStart(ttlDigits, "0");
@@ -374,10 +376,16 @@ export class ValkeyStore implements IdempotencyStore {
     return (await this.#run("purge", purgeScript, this.recordKey(key), [])) === 1;
   }
 
-  /** A token as the records hold it; one wider than 16 digits matches no record. */
+  /**
+   * A token as the records hold it. The scripts trust a record holding the token sent without
+   * checking it, so a token no record may validly hold (beyond 2^53) is sent as one that no
+   * record can hold.
+   */
   #token(fencingToken: FencingToken): string {
     assertFencingToken(fencingToken);
-    return fencingToken.toString().padStart(tokenDigits, "0");
+    const digits = fencingToken.toString();
+    if (digits.length < tokenDigits) return digits.padStart(tokenDigits, "0");
+    return digits.length === tokenDigits && digits <= maxToken ? digits : "x".repeat(17);
   }
 
   async #fenced(
