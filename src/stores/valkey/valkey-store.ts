@@ -146,10 +146,11 @@ function errorForCode(code: number, key: string): MalformedRecordError {
 }
 
 const maxToken = String(Number.MAX_SAFE_INTEGER);
+const headersLengthDigits = layout.headers - layout.headersLength;
 
 /** A zero-padded number as the records hold it. */
-function padded(value: number): string {
-  return String(value).padStart(ttlDigits, "0");
+function padded(value: number, digits = ttlDigits): string {
+  return String(value).padStart(digits, "0");
 }
 
 /** The fixed-width decimal number at `start` (0-based, `digits` long) of a version-2 record. */
@@ -185,7 +186,7 @@ function decodeRecord(record: Buffer, key: string): StoredEntry {
     }
     if (state !== 0x63 /* c */) throw new MalformedRecordError("s", "unknown state or length");
     const headersEnd =
-      layout.headers + digitsAt(record, layout.headersLength, ttlDigits, "headersLength");
+      layout.headers + digitsAt(record, layout.headersLength, headersLengthDigits, "headersLength");
     if (headersEnd > record.length) throw new MalformedRecordError("h", "headers cut short");
     const headers = JSON.parse(record.toString("utf8", layout.headers, headersEnd)) as HeaderPairs;
     const status = digitsAt(record, layout.status, 3, "status");
@@ -239,7 +240,7 @@ function responseTail(response: CachedResponse): Buffer {
   const body = response.body;
   const start = layout.headers - layout.status;
   const tail = Buffer.allocUnsafe(start + headersLength + body.byteLength);
-  tail.write(`${response.status}${padded(headersLength)}`, 0, "latin1");
+  tail.write(`${response.status}${padded(headersLength, headersLengthDigits)}`, 0, "latin1");
   tail.write(headers, start, "utf8");
   tail.set(body, start + headersLength);
   return tail;
@@ -249,8 +250,9 @@ function responseTail(response: CachedResponse): Buffer {
  * An {@link IdempotencyStore} on Valkey or Redis (standalone, primary with replicas, or
  * cluster). Every operation is one atomic Lua script, run by EVALSHA with an EVAL fallback
  * when the server lost its script cache, so the steady state is one round trip. Each record
- * is one hash at `<prefix>:{<key>}`: the key is the hash tag, so a cluster spreads keys over
- * slots and no operation crosses slots. Fencing tokens are the server's clock in microseconds,
+ * is one string at `<prefix>:{<key>}` (layout version 2: a fixed-width header, then the
+ * response; version-1 hashes are still read, and replaced on any write): the key is the hash
+ * tag, so a cluster spreads keys over slots and no operation crosses slots. Fencing tokens are the server's clock in microseconds,
  * never below the key's previous token (kept in a tombstone after a release or a purge).
  * Bodies are stored as raw bytes. Each operation has a deadline (`operationTimeoutMs`), so a
  * server that is down or stalled fails a call within it instead of after the client's retries.
