@@ -107,10 +107,6 @@ const fencedKinds = {
   [scriptCodes.fingerprintMismatch]: fencedOutcome["fingerprint-mismatch"],
 } as const;
 
-function bytes(body: Uint8Array): Buffer {
-  return Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
-}
-
 function text(value: unknown, field: string): string {
   if (Buffer.isBuffer(value)) return value.toString("latin1");
   if (typeof value === "string") return value;
