@@ -95,3 +95,11 @@ export async function readV2(
   const headersLength = Number(record.toString("latin1", layout.headersLength, layout.headers));
   return { state, token, body: record.subarray(layout.headers + headersLength), record };
 }
+
+/** Replaces a completed version-2 record's body, keeping its header, headers and TTL. */
+export async function replaceBody(raw: Redis, recordKey: string, body: Buffer): Promise<void> {
+  const stored = await readV2(raw, recordKey);
+  if (stored?.state !== "c") throw new Error(`${recordKey} holds no completed record`);
+  const start = stored.record.byteLength - stored.body.byteLength;
+  await raw.set(recordKey, Buffer.concat([stored.record.subarray(0, start), body]), "KEEPTTL");
+}
