@@ -91,9 +91,14 @@ export async function readV2(
   if (record === null) return undefined;
   const state = record.toString("latin1", layout.state, layout.token);
   const token = BigInt(record.toString("latin1", layout.token, layout.since));
-  if (state !== "c") return { state, token, body: Buffer.alloc(0), record };
+  return { state, token, body: bodyOf(record), record };
+}
+
+/** The body of a version-2 record's bytes (empty unless it is completed). */
+export function bodyOf(record: Buffer): Buffer {
+  if (record.toString("latin1", layout.state, layout.token) !== "c") return Buffer.alloc(0);
   const headersLength = Number(record.toString("latin1", layout.headersLength, layout.headers));
-  return { state, token, body: record.subarray(layout.headers + headersLength), record };
+  return record.subarray(layout.headers + headersLength);
 }
 
 /** Replaces a completed version-2 record's body, keeping its header, headers and TTL. */
