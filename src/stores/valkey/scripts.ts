@@ -150,7 +150,8 @@ function script(name: string, body: string, flags = ""): Script {
 }
 
 /**
- * KEYS[1] record; ARGV fingerprint, lease (10 digits), key TTL in ms (lease + retention).
+ * KEYS[1] record; ARGV fingerprint, lease (10 digits), key TTL in ms (the lease plus
+ * {@link tokenRetentionMs}, computed by the client so the script formats no number).
  * Returns the new token (16 digits) on a claim, the record (a version-2 string, or the
  * version-1 fields `{0, state, fp, token, lease, status, headers, body, expiresAt}`) when it is
  * live, or a code. A claim replaces an expired record but keeps its token order.
