@@ -104,9 +104,11 @@ local function load(key, record, time, known)
     if (state ~= ${bytes.processing} and state ~= ${bytes.completed}) or #record < ${layout.status} then
       return ${scriptCodes.corrupt}, state, token
     end
-    local since, ttl = tonumber(string.sub(record, 19, 34)), tonumber(string.sub(record, 35, 44))
-    if since == nil or ttl == nil then return ${scriptCodes.corrupt}, state, token end
-    if since + ttl * 1000 <= tonumber(time[1]) * 1000000 + tonumber(time[2]) then
+    -- Digits only: tonumber would also take a sign, a dot, hex or spaces, and a damaged time
+    -- read as expired would let a claim overwrite a live record.
+    if string.find(string.sub(record, 19, 44), '%D') then return ${scriptCodes.corrupt}, state, token end
+    if tonumber(string.sub(record, 19, 34)) + tonumber(string.sub(record, 35, 44)) * 1000
+      <= tonumber(time[1]) * 1000000 + tonumber(time[2]) then
       return 'free', state, token, record
     end
     return 'live', state, token, record
@@ -127,6 +129,8 @@ local function load(key, record, time, known)
   elseif record[1] ~= '1' then class = ${scriptCodes.unknownVersion}
   elseif token == nil then class = ${scriptCodes.corrupt}
   elseif state == 't' then class = 'free'
+  -- A claim or a completion without its fingerprint cannot be checked, completed or replayed.
+  elseif type(record[3]) ~= 'string' then class = ${scriptCodes.corrupt}
   else
     local expiry = tonumber(record[9])
     if expiry == nil then class = ${scriptCodes.corrupt}

@@ -75,7 +75,7 @@ export interface ValkeyStoreOptions extends StoreTtlOptions {
   readonly client: ValkeyClient;
   /**
    * Namespace of this service's keys (key rules apply: no `:` or `/`); records are stored at
-   * `<prefix>:{<key>}`. `"idempotent"` by default.
+   * `<prefix>:{<key>}`. `"idempotent"` by default; no `{` or `}` (the key is the hash tag).
    */
   readonly prefix?: string;
   /**
@@ -275,6 +275,10 @@ export class ValkeyStore implements IdempotencyStore {
     this.#ttls = resolveStoreTtls(options);
     this.connection = toValkeyConnection(options.client);
     this.#prefix = validateKeySegment(options.prefix ?? "idempotent", "prefix");
+    // A brace in the prefix would make it the cluster hash tag: every key in one slot.
+    if (/[{}]/.test(this.#prefix)) {
+      throw new InvalidArgumentError("prefix", "must not contain { or }, the hash tag's braces");
+    }
     this.#operationTimeoutMs = validateDeadlineMs(
       options.operationTimeoutMs ?? defaultOperationTimeoutMs,
       "operationTimeoutMs",
