@@ -125,6 +125,13 @@ export const luaMutations: readonly LuaMutation[] = [
     to: `if false and since + ttl * 1000 <=`,
   },
   {
+    id: "time-digits-unchecked",
+    breaks: "a record whose time or TTL is not all digits is corrupt, not expired",
+    scripts: everyScript,
+    from: `if string.find(string.sub(record, 19, 44), '%D') then`,
+    to: `if false then`,
+  },
+  {
     id: "touch-keeps-since",
     breaks: "touch moves the logical expiry",
     scripts: ["touch"],

@@ -336,6 +336,33 @@ export const scriptChecks: readonly ScriptCheck[] = [
     },
   ),
   {
+    name: "a live record whose time or TTL is not all digits is corrupt, never expired and overwritten",
+    run: async ({ store, raw }) => {
+      const now = Date.now() * 1000;
+      // Each reads as a number in Lua, and as a time long past or a TTL of about nothing.
+      for (const [since, ttl] of [
+        ["1.96150000000000", "0000060000"],
+        ["-000000000000001", "0000060000"],
+        [String(now).padStart(16, "0"), "0000.60000"],
+      ] as const) {
+        const key = IdempotencyKey.random();
+        const record = encodeV2({
+          state: "c",
+          token: "0000000000000012",
+          since,
+          ttl,
+          fingerprint: fingerprint.hex,
+          tail: v2Tail("200", "[]", "done"),
+        });
+        await writeV2(raw, store.recordKey(key), record);
+        expect(await rejection(store.tryInsert(key, processing(), lease())), since).toBeInstanceOf(
+          MalformedRecordError,
+        );
+        expect(await raw.getBuffer(store.recordKey(key))).toEqual(record);
+      }
+    },
+  },
+  {
     name: "a claim refuses to issue a token beyond 2^53, whatever the key's last token",
     run: async (context) => {
       const { store } = context;

@@ -314,7 +314,6 @@ describe("ValkeyStore with corrupt records", () => {
         exp: String(future()),
       }),
     ],
-    ["version 2", v2({ token: aheadText, since: future(), ttl: "1e300     " })],
   ] as const)(
     "releases a claim whose lease is corrupt without failing half-way (%s)",
     async (name, record) => {
@@ -349,10 +348,6 @@ describe("ValkeyStore with corrupt records", () => {
 
   /** Version-2 records the scripts accept (live, valid token) that only the decoder refuses. */
   const decoderCases: readonly [string, Buffer][] = [
-    ["a since in exponent notation", encodeV2({ since: "9.9e15          " })],
-    ["a ttl with spaces", encodeV2({ ttl: " 60000000 " })],
-    ["a since in hexadecimal", encodeV2({ since: "0xFFFFFFFFFFFFFF" })],
-    ["a ttl with a sign", encodeV2({ ttl: "+000060000" })],
     ["a bad fingerprint", encodeV2({ fingerprint: "zz".repeat(16) })],
     ["a processing record with bytes after its header", encodeV2({ tail: "x" })],
     ["a completed record cut after its header", encodeV2({ state: "c" })],
@@ -363,6 +358,39 @@ describe("ValkeyStore with corrupt records", () => {
     ["a headers length with a letter", encodeV2({ state: "c", tail: "20000000000x2[]" })],
     ["a headers length beyond the record", encodeV2({ state: "c", tail: "2000000000099[]" })],
   ];
+
+  /**
+   * Version-2 records whose time or TTL is not all digits: the scripts refuse them (Lua's
+   * `tonumber` would read them, and a time read as past would let a claim overwrite the record).
+   */
+  const timeCases: readonly [string, Buffer][] = [
+    ["a since in exponent notation", encodeV2({ since: "9.9e15          " })],
+    ["a since with a dot", encodeV2({ since: "1.96150000000000" })],
+    ["a negative since", encodeV2({ since: "-000000000000001" })],
+    ["a ttl with spaces", encodeV2({ ttl: " 60000000 " })],
+    ["a since in hexadecimal", encodeV2({ since: "0xFFFFFFFFFFFFFF" })],
+    ["a ttl with a sign", encodeV2({ ttl: "+000060000" })],
+    ["a ttl in exponent notation", encodeV2({ ttl: "1e300     " })],
+  ];
+
+  it.each(timeCases)(
+    "refuses a version-2 record with %s, never overwriting or replaying it",
+    async (_, record) => {
+      await write({ v2: record });
+      const before = await snapshot();
+      for (const error of [
+        await caught(store.get(key)),
+        await caught(store.tryInsert(key, entry())),
+        await caught(store.remove(key, FencingToken.from(12))),
+      ]) {
+        expect(error).toBeInstanceOf(MalformedRecordError);
+      }
+      expect(await snapshot()).toEqual(before);
+      // Its token is valid: purge keeps it.
+      expect(await store.purge(key)).toBe(true);
+      expect(await leftOver()).toBe(tombstoneOf(12n));
+    },
+  );
 
   it.each(decoderCases)(
     "refuses a version-2 record with %s, never replaying it",

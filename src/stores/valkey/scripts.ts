@@ -107,8 +107,8 @@ local function load(key, record, time, known)
     -- Digits only: tonumber would also take a sign, a dot, hex or spaces, and a damaged time
     -- read as expired would let a claim overwrite a live record.
     if string.find(string.sub(record, 19, 44), '%D') then return ${scriptCodes.corrupt}, state, token end
-    if tonumber(string.sub(record, 19, 34)) + tonumber(string.sub(record, 35, 44)) * 1000
-      <= tonumber(time[1]) * 1000000 + tonumber(time[2]) then
+    local since, ttl = tonumber(string.sub(record, 19, 34)), tonumber(string.sub(record, 35, 44))
+    if since + ttl * 1000 <= tonumber(time[1]) * 1000000 + tonumber(time[2]) then
       return 'free', state, token, record
     end
     return 'live', state, token, record
