@@ -9,7 +9,7 @@ import { StoreError } from "../errors/store-error.ts";
 import type { IdempotencyEvent } from "./idempotency-event.ts";
 import { contained } from "../utils/contained.ts";
 import { LeaseKeeper } from "./lease-keeper.ts";
-import { delay } from "../utils/delay.ts";
+import { systemTimers, type Timers } from "../utils/timers.ts";
 
 /**
  * What a side effect may return; turned into a response by {@link CachedResponse.from}.
@@ -47,6 +47,8 @@ export interface ClaimGuardInit {
   readonly claimedAt: number;
   /** Told when the claim is completed, released or lost, or its store fails. */
   readonly onEvent?: ((event: IdempotencyEvent) => void) | undefined;
+  /** Clock and timers of lease keeping and completion retries; the system's by default. */
+  readonly timers?: Timers | undefined;
 }
 
 /**
@@ -72,11 +74,13 @@ export class ClaimGuard implements AsyncDisposable {
   readonly #init: ClaimGuardInit;
   readonly #leaseKeeper: LeaseKeeper;
   readonly #emit: (event: IdempotencyEvent) => void;
+  readonly #timers: Timers;
   #settled = false;
 
   constructor(init: ClaimGuardInit) {
     this.#init = init;
     this.#emit = contained(init.onEvent);
+    this.#timers = init.timers ?? systemTimers;
     this.key = init.key;
     this.fencingToken = init.fencingToken;
     this.#leaseKeeper = new LeaseKeeper(
@@ -85,6 +89,7 @@ export class ClaimGuard implements AsyncDisposable {
       init.fencingToken,
       init.leaseTtlMs,
       init.claimedAt,
+      this.#timers,
     );
   }
 
@@ -115,7 +120,10 @@ export class ClaimGuard implements AsyncDisposable {
       this.#report(error);
       throw error;
     }
-    this.#emit({ kind: "executed", key: this.key, durationMs: Date.now() - this.#init.claimedAt });
+    if (this.#init.onEvent !== undefined) {
+      const durationMs = this.#timers.now() - this.#init.claimedAt;
+      this.#emit({ kind: "executed", key: this.key, durationMs });
+    }
     return cached;
   }
 
@@ -166,10 +174,10 @@ export class ClaimGuard implements AsyncDisposable {
         // store failure is retried (stores treat a repeated completion as applied).
         const retryable = error instanceof StoreError && error.retryable;
         if (!retryable) throw error;
-        if (Date.now() + delayMs >= this.#leaseKeeper.leaseEndsAt) {
+        if (this.#timers.now() + delayMs >= this.#leaseKeeper.leaseEndsAt) {
           throw new ClaimLostError("key-expired", cached, { cause: error });
         }
-        await delay(delayMs);
+        await this.#timers.delay(delayMs);
       }
     }
   }
