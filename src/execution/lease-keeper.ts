@@ -103,7 +103,6 @@ export class LeaseKeeper extends IntervalQueueEntry {
 
   /** @internal Called by the touch queue a third of the lease after the claim or last touch. */
   fire(): void {
-    if (this.#stopped) return;
     // The event loop was blocked past the lease's end: lost, not extended.
     if (this.#timers.now() >= this.#leaseEndsAt) {
       this.#lose(new ClaimLostError("key-expired"));
