@@ -51,6 +51,18 @@ export interface ClaimGuardInit {
   readonly timers?: Timers | undefined;
 }
 
+const noOptions: CompleteOptions = Object.freeze({});
+
+// The retention option of the last completion, reused: most completions share one.
+let lastRetention: { readonly retentionTtlMs: number } = Object.freeze({ retentionTtlMs: 0 });
+
+function retentionOptions(retentionTtlMs: number): { readonly retentionTtlMs: number } {
+  if (lastRetention.retentionTtlMs !== retentionTtlMs) {
+    lastRetention = Object.freeze({ retentionTtlMs });
+  }
+  return lastRetention;
+}
+
 /**
  * A won claim: keeps its lease alive while the side effect runs, and is settled exactly once,
  * by {@link ClaimGuard.complete} or {@link ClaimGuard.release}. With `await using`, a scope
@@ -110,15 +122,39 @@ export class ClaimGuard implements AsyncDisposable {
    * @throws {@link InvalidArgumentError} when `response` is not one a cache can hold (a status
    *   outside 200-599, say); the claim is then still unsettled, to release.
    */
-  async complete(response: ResponseInput, options: CompleteOptions = {}): Promise<CachedResponse> {
+  async complete(
+    response: ResponseInput,
+    options: CompleteOptions = noOptions,
+  ): Promise<CachedResponse> {
     // Checked before settling: a response the cache cannot hold leaves the claim to release.
     const cached = CachedResponse.from(response);
     this.#settle("complete");
-    try {
-      await this.#store(cached, options.retentionTtlMs ?? this.#init.retentionTtlMs);
-    } catch (error) {
-      this.#report(error);
-      throw error;
+    const retention = retentionOptions(options.retentionTtlMs ?? this.#init.retentionTtlMs);
+    const completed = this.#init.entry.complete(cached);
+    for (let delayMs = 20; ; delayMs = Math.min(delayMs * 2, 1000)) {
+      try {
+        const outcome = await this.#init.store.complete(
+          this.key,
+          completed,
+          this.fencingToken,
+          retention,
+        );
+        if (outcome.kind !== "applied") throw new ClaimLostError(outcome.kind, cached);
+        break;
+      } catch (error) {
+        // The side effect ran: while the lease lasts the claim is still ours, so a transient
+        // store failure is retried (stores treat a repeated completion as applied).
+        const retryable = error instanceof StoreError && error.retryable;
+        if (retryable && this.#timers.now() + delayMs < this.#leaseKeeper.leaseEndsAt) {
+          await this.#timers.delay(delayMs);
+          continue;
+        }
+        const failure = retryable
+          ? new ClaimLostError("key-expired", cached, { cause: error })
+          : error;
+        this.#report(failure);
+        throw failure;
+      }
     }
     if (this.#init.onEvent !== undefined) {
       const durationMs = this.#timers.now() - this.#init.claimedAt;
@@ -158,28 +194,6 @@ export class ClaimGuard implements AsyncDisposable {
   /** Releases the claim unless it was completed or released. */
   async [Symbol.asyncDispose](): Promise<void> {
     if (!this.#settled) await this.release();
-  }
-
-  async #store(cached: CachedResponse, retentionTtlMs: number): Promise<void> {
-    const completed = this.#init.entry.complete(cached);
-    for (let delayMs = 20; ; delayMs = Math.min(delayMs * 2, 1000)) {
-      try {
-        const outcome = await this.#init.store.complete(this.key, completed, this.fencingToken, {
-          retentionTtlMs,
-        });
-        if (outcome.kind !== "applied") throw new ClaimLostError(outcome.kind, cached);
-        return;
-      } catch (error) {
-        // The side effect ran: while the lease lasts the claim is still ours, so a transient
-        // store failure is retried (stores treat a repeated completion as applied).
-        const retryable = error instanceof StoreError && error.retryable;
-        if (!retryable) throw error;
-        if (this.#timers.now() + delayMs >= this.#leaseKeeper.leaseEndsAt) {
-          throw new ClaimLostError("key-expired", cached, { cause: error });
-        }
-        await this.#timers.delay(delayMs);
-      }
-    }
   }
 
   #report(error: unknown): void {
