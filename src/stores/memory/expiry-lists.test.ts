@@ -104,7 +104,7 @@ describe("ExpiryLists", () => {
     );
   });
 
-  it("keeps one list per time-to-live, appends to its end, and drops a list once empty", () => {
+  it("keeps one list per time-to-live, appends to its end, and leaves out of the heap a list once empty", () => {
     const lists = new ExpiryLists<Item>();
     const [a, b, c] = [item(1, 110), item(2, 130), item(3, 115)];
     lists.add(a, 10);
@@ -122,6 +122,8 @@ describe("ExpiryLists", () => {
     expect([a.expiryList, a.previous, a.next]).toEqual([undefined, undefined, undefined]);
     lists.remove(b);
     expect(lists.peek()).toBeUndefined();
+    lists.add(a, 30);
+    expect(lists.peek()).toBe(a);
   });
 
   it("finds the soonest item in another list once a list's first item leaves", () => {
@@ -143,6 +145,24 @@ describe("ExpiryLists", () => {
     lists.add(z, 30);
     expect(walk(z.expiryList as ExpiryList<Item>)).toEqual([z, y]);
     expect(lists.peek()).toBe(z);
+  });
+
+  it("keeps a list that empties for the next item of its time-to-live, and at most 64 lists besides the ones in use", () => {
+    const lists = new ExpiryLists<Item>();
+    const first = item(1, 110);
+    lists.add(first, 10);
+    const list = first.expiryList;
+    lists.remove(first);
+    const second = item(2, 120);
+    lists.add(second, 10);
+    expect(second.expiryList).toBe(list);
+    const held = Array.from({ length: 200 }, (_, i) => item(10 + i, 1000 + i));
+    for (const [i, each] of held.entries()) {
+      lists.add(each, 1000 + i);
+      lists.remove(each);
+    }
+    expect(lists.lists).toBeLessThanOrEqual(65);
+    expect(lists.peek()).toBe(second);
   });
 
   it("clear unlinks every item", () => {

@@ -35,6 +35,9 @@ export interface ExpiryList<T extends ListedItem> extends HeapItem {
  * ```
  */
 export class ExpiryLists<T extends ListedItem> {
+  // Lists stay when they empty (a store with one claim at a time would otherwise make and drop
+  // its lease list every cycle), up to this many; past it the empty ones are dropped.
+  static readonly #keptLists = 64;
   readonly #lists = new Map<number, ExpiryList<T>>();
   readonly #heads = new ExpiryHeap<ExpiryList<T>>();
 
@@ -47,6 +50,7 @@ export class ExpiryLists<T extends ListedItem> {
   add(item: T, ttlMs: number): void {
     let list = this.#lists.get(ttlMs);
     if (list === undefined) {
+      if (this.#lists.size >= ExpiryLists.#keptLists) this.#dropEmptyLists();
       list = { ttlMs, head: undefined, tail: undefined, expiresAt: 0, heapIndex: -1 };
       this.#lists.set(ttlMs, list);
     }
@@ -91,17 +95,27 @@ export class ExpiryLists<T extends ListedItem> {
     list.head = next;
     if (next === undefined) {
       this.#heads.remove(list);
-      this.#lists.delete(list.ttlMs);
     } else {
       list.expiresAt = next.expiresAt;
       this.#heads.update(list);
     }
   }
 
+  /** The number of lists held, empty ones included. */
+  get lists(): number {
+    return this.#lists.size;
+  }
+
+  #dropEmptyLists(): void {
+    for (const [ttlMs, list] of this.#lists) {
+      if (list.head === undefined) this.#lists.delete(ttlMs);
+    }
+  }
+
   /** Drops every item. */
   clear(): void {
     for (const list of this.#lists.values()) {
-      for (let item = list.head; item !== undefined; ) {
+      for (let item = list.head; item !== undefined;) {
         const { next } = item;
         item.expiryList = undefined;
         item.previous = undefined;
