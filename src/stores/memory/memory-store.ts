@@ -308,8 +308,8 @@ export class MemoryStore implements IdempotencyStore, AsyncDisposable {
   }
 
   /**
-   * Drops every expired entry now; returns how many were dropped. Costs O(log n) per dropped
-   * entry: live entries are not visited.
+   * Drops every expired entry now; returns how many were dropped. Costs O(log t) per dropped
+   * entry, t the number of distinct TTLs in use: live entries are not visited.
    */
   sweep(): number {
     const now = this.#clock.now();
