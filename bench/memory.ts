@@ -38,95 +38,183 @@ async function replay(store: IdempotencyStore, key: IdempotencyKey): Promise<voi
   }
 }
 
+interface FloorRecord {
+  state: "processing" | "completed";
+  readonly token: number;
+  expiresAt: number;
+  response: CachedResponse | undefined;
+}
+
+type FloorInsert =
+  | { readonly kind: "claimed"; readonly token: number }
+  | { readonly kind: "exists"; readonly record: FloorRecord };
+
 /**
- * The floor: the least any map-backed store must do per cycle (an async insert of a fresh key
- * and an async update of it), with none of the contract's checks.
+ * The floor: a bare async `Map` doing the job of a cycle with nothing else (no key or entry
+ * validation, no fingerprint, no byte or entry bounds, no expiry index): a claim looks the key
+ * up, checks expiry, inserts a record with a new token and returns a result object; a
+ * completion looks it up, checks expiry and the token, marks it completed with the response
+ * and returns a result object. A replay looks up, checks expiry and returns a result object.
  */
 function floorStore(): {
   claim: (key: IdempotencyKey) => Promise<void>;
   replay: (key: IdempotencyKey) => Promise<void>;
 } {
-  const records = new Map<string, { state: number; expiresAt: number }>();
-  const insert = async (id: string) => {
-    records.set(id, { state: 0, expiresAt: Date.now() + leaseTtlMs });
+  const records = new Map<string, FloorRecord>();
+  let lastToken = 0;
+  const insert = async (id: string): Promise<FloorInsert> => {
+    const now = Date.now();
+    const existing = records.get(id);
+    if (existing !== undefined && existing.expiresAt > now) {
+      return { kind: "exists", record: existing };
+    }
+    const token = ++lastToken;
+    records.set(id, {
+      state: "processing",
+      token,
+      expiresAt: now + leaseTtlMs,
+      response: undefined,
+    });
+    return { kind: "claimed", token };
   };
-  const complete = async (id: string) => {
+  const complete = async (id: string, token: number): Promise<{ readonly kind: string }> => {
+    const now = Date.now();
     const record = records.get(id);
-    if (record !== undefined) record.state = 1;
+    if (record === undefined || record.expiresAt <= now) return { kind: "key-expired" };
+    if (record.token !== token) return { kind: "fencing-mismatch" };
+    record.state = "completed";
+    record.response = response;
+    record.expiresAt = now + retention.retentionTtlMs;
+    return { kind: "applied" };
   };
   return {
     claim: async (key) => {
-      await insert(key.value);
-      await complete(key.value);
+      const result = await insert(key.value);
+      if (result.kind !== "claimed") throw new Error("benchmark keys must be fresh");
+      const outcome = await complete(key.value, result.token);
+      if (outcome.kind !== "applied") throw new Error(`completion ${outcome.kind}`);
     },
     replay: async (key) => {
-      await Promise.resolve(records.get(key.value));
+      const result = await insert(key.value);
+      if (result.kind !== "exists" || result.record.state !== "completed") {
+        throw new Error("expected a completed entry");
+      }
     },
   };
 }
 
-/** Operations per second of `operation` over `keys`, `concurrency` at a time. */
+interface Rate {
+  /** Operations per second, wall clock. */
+  readonly perSecond: number;
+  /** CPU time of this process per operation, in microseconds: less skewed by a busy machine. */
+  readonly cpuUs: number;
+}
+
+/** Rate of `operation` over `keys`, `concurrency` at a time. */
 async function measure(
   keys: readonly IdempotencyKey[],
   concurrency: number,
   operation: (key: IdempotencyKey) => Promise<void>,
-): Promise<number> {
+): Promise<Rate> {
   let next = 0;
+  const cpu = process.cpuUsage();
   const started = process.hrtime.bigint();
   const worker = async () => {
     while (next < keys.length) await operation(keys[next++] as IdempotencyKey);
   };
   await Promise.all(Array.from({ length: concurrency }, worker));
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  return keys.length / seconds;
+  const { user, system } = process.cpuUsage(cpu);
+  return { perSecond: keys.length / seconds, cpuUs: (user + system) / keys.length };
+}
+
+interface Series {
+  cycles: Rate[];
+  replays: Rate[];
+}
+
+/** One subject's cycles then replays over fresh keys. */
+async function runSubject(
+  series: Series,
+  keyCount: number,
+  concurrency: number,
+  subject: () => {
+    claim: (key: IdempotencyKey) => Promise<void>;
+    replay: (key: IdempotencyKey) => Promise<void>;
+    close: () => Promise<void>;
+  },
+): Promise<void> {
+  const { claim, replay, close } = subject();
+  const keys = Array.from({ length: keyCount }, () => IdempotencyKey.random());
+  series.cycles.push(await measure(keys, concurrency, claim));
+  series.replays.push(await measure(keys, concurrency, replay));
+  await close();
+}
+
+function storeSubject() {
+  // Unbounded: a round holds 300 000 keys, more than the default maxEntries.
+  const store = new MemoryStore({
+    sweepIntervalMs: 0,
+    maxEntries: Number.POSITIVE_INFINITY,
+    maxBytes: Number.POSITIVE_INFINITY,
+  });
+  return {
+    claim: (key: IdempotencyKey) => claimAndComplete(store, key),
+    replay: (key: IdempotencyKey) => replay(store, key),
+    close: () => store.close(),
+  };
+}
+
+function floorSubject() {
+  return { ...floorStore(), close: async () => undefined };
 }
 
 /** Runs the memory store benchmark and returns its markdown report. */
 export async function runMemoryBench(rounds = 5): Promise<string> {
   const rows: string[] = [];
+  // Warm-up, not counted: the first measurements would otherwise include compiling the code.
+  for (const concurrency of [1, 64]) {
+    const discarded: Series = { cycles: [], replays: [] };
+    await runSubject(discarded, 20_000, concurrency, storeSubject);
+    await runSubject(discarded, 20_000, concurrency, floorSubject);
+  }
   for (const keyCount of [10_000, 300_000]) {
     for (const concurrency of [1, 64]) {
-      const results = {
-        cycles: [] as number[],
-        replays: [] as number[],
-        floorCycles: [] as number[],
-        floorReplays: [] as number[],
-      };
+      const store: Series = { cycles: [], replays: [] };
+      const floor: Series = { cycles: [], replays: [] };
       for (let round = 0; round < rounds; round++) {
-        // Interleaved in one round so both see the same machine state. Unbounded: a round holds
-        // 300 000 keys, more than the default maxEntries.
-        const store = new MemoryStore({
-          sweepIntervalMs: 0,
-          maxEntries: Number.POSITIVE_INFINITY,
-          maxBytes: Number.POSITIVE_INFINITY,
-        });
-        const keys = Array.from({ length: keyCount }, () => IdempotencyKey.random());
-        results.cycles.push(
-          await measure(keys, concurrency, (key) => claimAndComplete(store, key)),
-        );
-        results.replays.push(await measure(keys, concurrency, (key) => replay(store, key)));
-        await store.close();
-        const floor = floorStore();
-        const floorKeys = Array.from({ length: keyCount }, () => IdempotencyKey.random());
-        results.floorCycles.push(await measure(floorKeys, concurrency, floor.claim));
-        results.floorReplays.push(await measure(floorKeys, concurrency, floor.replay));
+        // Side by side in one round, alternating which goes first, so both see the same
+        // machine state.
+        if (round % 2 === 0) {
+          await runSubject(store, keyCount, concurrency, storeSubject);
+          await runSubject(floor, keyCount, concurrency, floorSubject);
+        } else {
+          await runSubject(floor, keyCount, concurrency, floorSubject);
+          await runSubject(store, keyCount, concurrency, storeSubject);
+        }
       }
-      const cycles = median(results.cycles);
-      const replays = median(results.replays);
-      const floorCycles = median(results.floorCycles);
-      const floorReplays = median(results.floorReplays);
+      const perSecond = (rates: Rate[]) => median(rates.map((rate) => rate.perSecond));
+      const cpuUs = (rates: Rate[]) => median(rates.map((rate) => rate.cpuUs));
+      const cells = (field: keyof Series) => {
+        const subject = perSecond(store[field]);
+        const bare = perSecond(floor[field]);
+        const cpuRatio = cpuUs(floor[field]) / cpuUs(store[field]);
+        return `${formatCount(subject)} | ${formatCount(bare)} | ${(subject / bare).toFixed(2)} | ${cpuUs(store[field]).toFixed(2)} / ${cpuUs(floor[field]).toFixed(2)} | ${cpuRatio.toFixed(2)}`;
+      };
       rows.push(
-        `| ${formatCount(keyCount)} | ${concurrency} | ${formatCount(cycles)} | ${formatCount(floorCycles)} | ${(cycles / floorCycles).toFixed(2)} | ${formatCount(replays)} | ${formatCount(floorReplays)} | ${(replays / floorReplays).toFixed(2)} |`,
+        `| ${formatCount(keyCount)} | ${concurrency} | ${cells("cycles")} | ${cells("replays")} |`,
       );
     }
   }
   return [
     "## Memory store",
     "",
-    `Median of ${rounds} rounds, each on fresh keys held until the round ends (as a retention window would). A cycle is tryInsert + complete; a replay is a tryInsert that finds the completed entry. The floor is a bare \`Map\` doing an async insert and an async update of the same fresh keys (a replay: an async get), with none of the contract's checks; the ratio is store / floor in the same run.`,
+    `Median of ${rounds} rounds, each on fresh UUID keys held until the round ends (as a retention window would); store and floor run side by side in every round, alternating which goes first. A cycle is tryInsert + complete; a replay is a tryInsert that finds the completed entry.`,
     "",
-    "| keys held | in flight | cycles/s | floor cycles/s | ratio | replays/s | floor replays/s | ratio |",
-    "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    "**Floor:** a bare async `Map` doing the same job with nothing else: a claim looks the key up, checks expiry, inserts a record with a new token and returns a result object; a completion looks it up, checks expiry and the token, marks it completed with the response and returns a result object; a replay looks up, checks expiry and returns a result object. No key or entry validation, fingerprint, byte or entry bounds, or expiry index. Ratio = store / floor in operations per second; the CPU columns give this process's CPU µs per operation (store / floor) and their ratio floor / store, which a busy machine skews less.",
+    "",
+    "| keys held | in flight | cycles/s | floor cycles/s | ratio | CPU µs (store / floor) | CPU ratio | replays/s | floor replays/s | ratio | CPU µs (store / floor) | CPU ratio |",
+    "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ...rows,
     "",
     describeEnvironment(),

@@ -5,6 +5,7 @@ import { writeFileSync } from "node:fs";
 const benches: Record<string, () => Promise<string>> = {
   fingerprint: async () => (await import("./fingerprint.ts")).runFingerprintBench(),
   memory: async () => (await import("./memory.ts")).runMemoryBench(),
+  execute: async () => (await import("./execute.ts")).runExecuteBench(),
   valkey: async () => (await import("./valkey.ts")).runValkeyBench(),
   postgres: async () => (await import("./postgres.ts")).runPostgresBench(),
   http: async () => (await import("./http.ts")).runHttpBench(),

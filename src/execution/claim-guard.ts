@@ -9,7 +9,7 @@ import { StoreError } from "../errors/store-error.ts";
 import type { IdempotencyEvent } from "./idempotency-event.ts";
 import { contained } from "../utils/contained.ts";
 import { LeaseKeeper } from "./lease-keeper.ts";
-import { delay } from "../utils/delay.ts";
+import { systemTimers, type Timers } from "../utils/timers.ts";
 
 /**
  * What a side effect may return; turned into a response by {@link CachedResponse.from}.
@@ -47,6 +47,20 @@ export interface ClaimGuardInit {
   readonly claimedAt: number;
   /** Told when the claim is completed, released or lost, or its store fails. */
   readonly onEvent?: ((event: IdempotencyEvent) => void) | undefined;
+  /** Clock and timers of lease keeping and completion retries; the system's by default. */
+  readonly timers?: Timers | undefined;
+}
+
+const noOptions: CompleteOptions = Object.freeze({});
+
+// The retention option of the last completion, reused: most completions share one.
+let lastRetention: { readonly retentionTtlMs: number } = Object.freeze({ retentionTtlMs: 0 });
+
+function retentionOptions(retentionTtlMs: number): { readonly retentionTtlMs: number } {
+  if (lastRetention.retentionTtlMs !== retentionTtlMs) {
+    lastRetention = Object.freeze({ retentionTtlMs });
+  }
+  return lastRetention;
 }
 
 /**
@@ -72,11 +86,13 @@ export class ClaimGuard implements AsyncDisposable {
   readonly #init: ClaimGuardInit;
   readonly #leaseKeeper: LeaseKeeper;
   readonly #emit: (event: IdempotencyEvent) => void;
+  readonly #timers: Timers;
   #settled = false;
 
   constructor(init: ClaimGuardInit) {
     this.#init = init;
     this.#emit = contained(init.onEvent);
+    this.#timers = init.timers ?? systemTimers;
     this.key = init.key;
     this.fencingToken = init.fencingToken;
     this.#leaseKeeper = new LeaseKeeper(
@@ -85,6 +101,7 @@ export class ClaimGuard implements AsyncDisposable {
       init.fencingToken,
       init.leaseTtlMs,
       init.claimedAt,
+      this.#timers,
     );
   }
 
@@ -105,17 +122,44 @@ export class ClaimGuard implements AsyncDisposable {
    * @throws {@link idempotent!InvalidArgumentError} when `response` is not one a cache can hold (a status
    *   outside 200-599, say); the claim is then still unsettled, to release.
    */
-  async complete(response: ResponseInput, options: CompleteOptions = {}): Promise<CachedResponse> {
+  async complete(
+    response: ResponseInput,
+    options: CompleteOptions = noOptions,
+  ): Promise<CachedResponse> {
     // Checked before settling: a response the cache cannot hold leaves the claim to release.
     const cached = CachedResponse.from(response);
     this.#settle("complete");
-    try {
-      await this.#store(cached, options.retentionTtlMs ?? this.#init.retentionTtlMs);
-    } catch (error) {
-      this.#report(error);
-      throw error;
+    const retention = retentionOptions(options.retentionTtlMs ?? this.#init.retentionTtlMs);
+    const completed = this.#init.entry.complete(cached);
+    for (let delayMs = 20; ; delayMs = Math.min(delayMs * 2, 1000)) {
+      try {
+        const outcome = await this.#init.store.complete(
+          this.key,
+          completed,
+          this.fencingToken,
+          retention,
+        );
+        if (outcome.kind !== "applied") throw new ClaimLostError(outcome.kind, cached);
+        break;
+      } catch (error) {
+        // The side effect ran: while the lease lasts the claim is still ours, so a transient
+        // store failure is retried (stores treat a repeated completion as applied).
+        const retryable = error instanceof StoreError && error.retryable;
+        if (retryable && this.#timers.now() + delayMs < this.#leaseKeeper.leaseEndsAt) {
+          await this.#timers.delay(delayMs);
+          continue;
+        }
+        const failure = retryable
+          ? new ClaimLostError("key-expired", cached, { cause: error })
+          : error;
+        this.#report(failure);
+        throw failure;
+      }
     }
-    this.#emit({ kind: "executed", key: this.key, durationMs: Date.now() - this.#init.claimedAt });
+    if (this.#init.onEvent !== undefined) {
+      const durationMs = this.#timers.now() - this.#init.claimedAt;
+      this.#emit({ kind: "executed", key: this.key, durationMs });
+    }
     return cached;
   }
 
@@ -150,28 +194,6 @@ export class ClaimGuard implements AsyncDisposable {
   /** Releases the claim unless it was completed or released. */
   async [Symbol.asyncDispose](): Promise<void> {
     if (!this.#settled) await this.release();
-  }
-
-  async #store(cached: CachedResponse, retentionTtlMs: number): Promise<void> {
-    const completed = this.#init.entry.complete(cached);
-    for (let delayMs = 20; ; delayMs = Math.min(delayMs * 2, 1000)) {
-      try {
-        const outcome = await this.#init.store.complete(this.key, completed, this.fencingToken, {
-          retentionTtlMs,
-        });
-        if (outcome.kind !== "applied") throw new ClaimLostError(outcome.kind, cached);
-        return;
-      } catch (error) {
-        // The side effect ran: while the lease lasts the claim is still ours, so a transient
-        // store failure is retried (stores treat a repeated completion as applied).
-        const retryable = error instanceof StoreError && error.retryable;
-        if (!retryable) throw error;
-        if (Date.now() + delayMs >= this.#leaseKeeper.leaseEndsAt) {
-          throw new ClaimLostError("key-expired", cached, { cause: error });
-        }
-        await delay(delayMs);
-      }
-    }
   }
 
   #report(error: unknown): void {

@@ -130,6 +130,8 @@ export class Idempotency {
   readonly #retentionTtlMs: number;
   readonly #onEvent: ((event: IdempotencyEvent) => void) | undefined;
   readonly #emit: (event: IdempotencyEvent) => void;
+  /** The lease option of every claim, made once. */
+  readonly #leaseOptions: { readonly leaseTtlMs: number };
 
   constructor(options: IdempotencyOptions) {
     this.#onEvent = options.onEvent;
@@ -141,6 +143,7 @@ export class Idempotency {
       options.retentionTtlMs ?? defaultRetentionTtlMs,
       "retentionTtlMs",
     );
+    this.#leaseOptions = Object.freeze({ leaseTtlMs: this.#leaseTtlMs });
   }
 
   /** The fingerprint of a request under this instance's strategy. */
@@ -162,14 +165,14 @@ export class Idempotency {
     key: IdempotencyKey,
     request: ExecutionRequest,
     sideEffect: (context: SideEffectContext) => ResponseInput | Promise<ResponseInput>,
-    options: ExecuteOptions = {},
+    options: ExecuteOptions = noOptions,
   ): Promise<ExecutionOutcome> {
     const claim = await this.claim(key, request, options);
     if (claim.kind !== "claimed") return claim;
     const { guard } = claim;
     let response: CachedResponse;
     try {
-      response = CachedResponse.from(await sideEffect({ signal: guard.signal, guard }));
+      response = CachedResponse.from(await sideEffect(new GuardContext(guard)));
     } catch (error) {
       await settleFailure(guard, error, options.cacheFailure);
       throw error;
@@ -184,7 +187,7 @@ export class Idempotency {
   async claim(
     key: IdempotencyKey,
     request: ExecutionRequest,
-    options: Pick<ExecuteOptions, "waitMs"> = {},
+    options: Pick<ExecuteOptions, "waitMs"> = noOptions,
   ): Promise<ClaimOutcome> {
     const fingerprint = this.fingerprint(request);
     const waitMs = options.waitMs ?? 0;
@@ -197,9 +200,11 @@ export class Idempotency {
       const claimedAt = Date.now();
       let result: InsertResult;
       try {
-        result = await this.store.tryInsert(key, IdempotencyEntry.new(fingerprint), {
-          leaseTtlMs: this.#leaseTtlMs,
-        });
+        result = await this.store.tryInsert(
+          key,
+          IdempotencyEntry.new(fingerprint),
+          this.#leaseOptions,
+        );
       } catch (error) {
         if (error instanceof StoreError) this.#emit({ kind: "store-error", key, error });
         throw error;
@@ -230,6 +235,24 @@ export class Idempotency {
       await delay(Math.min(pollMs, deadline - now));
       pollMs = Math.min(pollMs * 2, 250);
     }
+  }
+}
+
+const noOptions: ExecuteOptions = Object.freeze({});
+
+/**
+ * A side effect's context. Its signal is the guard's, read only when the side effect asks:
+ * most never do, and an `AbortController` is the dearest object of a claim.
+ */
+class GuardContext implements SideEffectContext {
+  readonly guard: ClaimGuard;
+
+  constructor(guard: ClaimGuard) {
+    this.guard = guard;
+  }
+
+  get signal(): AbortSignal {
+    return this.guard.signal;
   }
 }
 

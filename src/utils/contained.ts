@@ -10,7 +10,7 @@
  * ```
  */
 export function contained<T>(callback: ((value: T) => void) | undefined): (value: T) => void {
-  if (callback === undefined) return () => undefined;
+  if (callback === undefined) return ignore;
   // Typed to look at what it returns: an async callback's promise.
   const call: (value: T) => unknown = callback;
   return (value) => {
@@ -23,4 +23,8 @@ export function contained<T>(callback: ((value: T) => void) | undefined): (value
       // ignored, as said above
     }
   };
+}
+
+function ignore(): void {
+  // no observer
 }

@@ -27,7 +27,7 @@ import {
 import { InvalidArgumentError } from "../../errors/invalid-argument-error.ts";
 import { StoreCapacityError } from "../../errors/store-capacity-error.ts";
 import { StoreClosedError } from "../../errors/store-closed-error.ts";
-import { ExpiryHeap } from "./expiry-heap.ts";
+import { ExpiryLists, type ExpiryList } from "./expiry-lists.ts";
 import { minMaxBytes, recordBytes } from "./record-size.ts";
 
 /** Default {@link MemoryStoreOptions.maxEntries}. */
@@ -73,8 +73,10 @@ interface MemoryRecord {
   expiresAt: number;
   /** What the record counts against `maxBytes`. */
   bytes: number;
-  /** Slot in the expiry heap. */
-  heapIndex: number;
+  /** Links of the expiry lists. */
+  expiryList: ExpiryList<MemoryRecord> | undefined;
+  previous: MemoryRecord | undefined;
+  next: MemoryRecord | undefined;
 }
 
 function validateLimit(value: unknown, argument: string, min: number): number {
@@ -127,7 +129,7 @@ function validateKey(key: unknown): string {
 export class MemoryStore implements IdempotencyStore, AsyncDisposable {
   readonly #records = new Map<string, MemoryRecord>();
   // Every record, soonest expiry first, so dropping expired entries never scans live ones.
-  readonly #expiries = new ExpiryHeap<MemoryRecord>();
+  readonly #expiries = new ExpiryLists<MemoryRecord>();
   readonly #clock: Clock;
   readonly #ttls: StoreTtls;
   readonly #maxEntries: number;
@@ -207,10 +209,12 @@ export class MemoryStore implements IdempotencyStore, AsyncDisposable {
       fencingToken,
       expiresAt: now + leaseTtlMs,
       bytes,
-      heapIndex: -1,
+      expiryList: undefined,
+      previous: undefined,
+      next: undefined,
     };
     this.#records.set(id, record);
-    this.#expiries.push(record);
+    this.#expiries.add(record, leaseTtlMs);
     this.#bytes += bytes;
     return { kind: "claimed", fencingToken, entry };
   }
@@ -255,7 +259,7 @@ export class MemoryStore implements IdempotencyStore, AsyncDisposable {
     record.bytes = bytes;
     record.entry = withOwnBody(entry);
     record.expiresAt = now + ttlMs;
-    this.#expiries.update(record);
+    this.#expiries.move(record, ttlMs);
     return fencedOutcome.applied;
   }
 
@@ -273,7 +277,7 @@ export class MemoryStore implements IdempotencyStore, AsyncDisposable {
     const refusal = this.#refusal(record, fencingToken, now);
     if (refusal !== undefined) return refusal;
     (record as MemoryRecord).expiresAt = now + ttlMs;
-    this.#expiries.update(record as MemoryRecord);
+    this.#expiries.move(record as MemoryRecord, ttlMs);
     return fencedOutcome.applied;
   }
 
@@ -304,8 +308,8 @@ export class MemoryStore implements IdempotencyStore, AsyncDisposable {
   }
 
   /**
-   * Drops every expired entry now; returns how many were dropped. Costs O(log n) per dropped
-   * entry: live entries are not visited.
+   * Drops every expired entry now; returns how many were dropped. Costs O(log t) per dropped
+   * entry, t the number of distinct TTLs in use: live entries are not visited.
    */
   sweep(): number {
     const now = this.#clock.now();

@@ -7,7 +7,7 @@ import { maxKeyBytes } from "../../core/idempotency-key.ts";
 
 /**
  * Bytes counted for every record: the map slot, the record, the entry, its fingerprint, the
- * fencing token and the expiry heap slot.
+ * fencing token and the links of the expiry lists.
  */
 export const recordOverheadBytes = 320;
 
