@@ -17,6 +17,7 @@ import {
   type DynamicModule,
   type ExecutionContext,
   type INestApplication,
+  type NestApplicationOptions,
   type Type,
 } from "@nestjs/common";
 import { NestFactory } from "@nestjs/core";
@@ -26,7 +27,7 @@ import fastifyCors from "@fastify/cors";
 import fastifyHelmet from "@fastify/helmet";
 import express from "express";
 import helmet from "helmet";
-import type { FastifyReply, FastifyRequest } from "fastify";
+import type { FastifyReply } from "fastify";
 import type { ServerResponse } from "node:http";
 import { Idempotent, idempotencyOf, IdempotencyModule } from "../../src/http/nestjs/index.ts";
 import type { StartedServer } from "../servers/listen.ts";
@@ -66,9 +67,8 @@ const tick = () => new Promise((resolve) => setImmediate(resolve));
 
 /** The suite's options as the module's: `scope` reads the guard's `request.user`. */
 export function suiteModule(options: SuiteOptions): DynamicModule {
-  const { headerMiddleware: _h, beforeBodyParser: _b, ...rest } = options;
   return IdempotencyModule.forRoot<{ headers: Record<string, string>; user?: string }>({
-    ...rest,
+    ...options,
     scope:
       options.scope ??
       (async (request) => {
@@ -96,9 +96,17 @@ async function sendRoute(platform: Platform, response: unknown, result: RouteRes
   return undefined;
 }
 
+/** Express's `req` or Fastify's `request`. */
+interface SuiteRequest {
+  readonly method: string;
+  readonly url: string;
+  readonly originalUrl?: string;
+  readonly body?: unknown;
+}
+
 function suiteController(platform: Platform, routes: SuiteRoutes): Type {
   class SuiteController {
-    async handle(request: FastifyRequest & { originalUrl?: string }, response: unknown) {
+    async handle(request: SuiteRequest, response: unknown) {
       const body: unknown = request.body;
       const result = await routes.handle(
         request.method,
@@ -138,7 +146,9 @@ export async function startNest(
   configure?: (app: INestApplication) => Promise<void> | void,
 ): Promise<StartedServer> {
   // The suite's servers parse bodies themselves (raw), as the other adapters' do.
-  const options = { logger: false as const, bodyParser: configure === undefined };
+  // Nest declares its options as a class (exported as a type only); a literal is what it takes.
+  // eslint-disable-next-line @typescript-eslint/no-unsafe-class-instance-assignment
+  const options: NestApplicationOptions = { logger: false, bodyParser: configure === undefined };
   class AppModule {}
   decorate(AppModule, [Module(metadata as Parameters<typeof Module>[0])]);
   const app =
