@@ -23,6 +23,8 @@ function metadataOf(target: object): IdempotentOptions | undefined {
 }
 
 const decoder = new TextDecoder();
+/** The requests an interceptor already took. */
+const seen = new WeakSet<object>();
 
 /**
  * The interceptor behind `@Idempotent()`; it guards only the routes marked so, and runs after
@@ -48,6 +50,9 @@ export class IdempotencyInterceptor implements NestInterceptor {
     const http = context.getType() === "http" ? this.#layerOf(context) : null;
     if (http === null) return next.handle();
     const request = context.switchToHttp().getRequest<object>();
+    // @Idempotent() on a controller and on its route adds the interceptor twice: once is enough.
+    if (seen.has(request)) return next.handle();
+    seen.add(request);
     const exchange = nestExchange(request, context.switchToHttp().getResponse<object>());
     if (!http.applies(exchange.view.method)) return next.handle();
     const decision = await http.begin(exchange.view, request as never, context);
