@@ -15,6 +15,7 @@ import {
   type ExecutionContext,
   type INestApplication,
 } from "@nestjs/common";
+import type { ServerResponse } from "node:http";
 import type { FastifyReply } from "fastify";
 import { afterAll, describe, expect, it } from "vitest";
 import {
@@ -24,6 +25,7 @@ import {
   idempotencyOf,
 } from "../../src/http/nestjs/index.ts";
 import { MemoryStore } from "../../src/stores/memory/memory-store.ts";
+import { delay } from "../../src/utils/delay.ts";
 import type { StartedServer } from "../servers/listen.ts";
 import { expectProblem, runHttpBehaviourSuite } from "./http-behaviour-suite.ts";
 import { decorate, startNest, startNestExpress, startNestFastify } from "./nest-servers.ts";
@@ -84,9 +86,8 @@ describe.each(["express", "fastify"] as const)("nest (%s) as Nest users write it
         runs += 1;
         return { strict: runs, body };
       }
-      open(body: unknown) {
+      empty() {
         runs += 1;
-        return { open: runs, body };
       }
     }
     // On the controller: every route; `strict` also requires a key and fingerprints a header.
@@ -101,6 +102,7 @@ describe.each(["express", "fastify"] as const)("nest (%s) as Nest users write it
       "strict",
       [[0, Body()]],
     );
+    decorate(OrdersController, [Post("empty"), HttpCode(204)], "empty");
     return { OrdersController, runs: () => runs };
   }
 
@@ -228,6 +230,30 @@ describe.each(["express", "fastify"] as const)("nest (%s) as Nest users write it
       error: "urn:idempotent:problem:fingerprint-mismatch",
       statusCode: 422,
     });
+  });
+
+  it("answers a replay once: the answer Nest makes after the interceptor is dropped", async () => {
+    const caught: unknown[] = [];
+    class Recorder implements ExceptionFilter {
+      catch(exception: unknown, host: ArgumentsHost) {
+        caught.push(exception);
+        const response = host.switchToHttp().getResponse<{ raw?: ServerResponse }>();
+        const raw = response.raw ?? (response as ServerResponse);
+        if (!raw.headersSent) raw.writeHead(500).end();
+      }
+    }
+    decorate(Recorder, [Catch()]);
+    const { send, runs } = await start(undefined, (app) => {
+      app.useGlobalFilters(new Recorder());
+    });
+    const key = fresh();
+    expect((await send("/orders/empty", { key, user: "alice" })).status).toBe(204);
+    const retry = await send("/orders/empty", { key, user: "alice" });
+    expect(retry.status).toBe(204);
+    expect(retry.headers.get("idempotent-replayed")).toBe("true");
+    await delay(50);
+    expect(caught).toEqual([]);
+    expect(runs()).toBe(1);
   });
 
   it("takes its options from providers of other modules with forRootAsync", async () => {
