@@ -237,9 +237,10 @@ describe.each(["express", "fastify"] as const)("nest (%s) as Nest users write it
     class Recorder implements ExceptionFilter {
       catch(exception: unknown, host: ArgumentsHost) {
         caught.push(exception);
-        const response = host.switchToHttp().getResponse<{ raw?: ServerResponse }>();
-        const raw = response.raw ?? (response as ServerResponse);
-        if (!raw.headersSent) raw.writeHead(500).end();
+        // Express's `res`, or Fastify's `reply` and its `raw`.
+        const response = host.switchToHttp().getResponse<Partial<ServerResponse>>();
+        const raw = (response as { raw?: Partial<ServerResponse> }).raw ?? response;
+        if (raw.headersSent === false) raw.writeHead?.(500).end();
       }
     }
     decorate(Recorder, [Catch()]);
