@@ -39,8 +39,8 @@ const seen = new WeakSet<object>();
  */
 export class IdempotencyInterceptor implements NestInterceptor {
   readonly #options: NestIdempotencyOptions;
-  /** One HTTP layer per route, with its merged options. */
-  readonly #layers = new WeakMap<object, Layer | null>();
+  /** One HTTP layer per route, with its merged options; `null` for routes not marked. */
+  readonly #layers = new WeakMap<object, WeakMap<object, Layer | null>>();
 
   constructor(options: NestIdempotencyOptions) {
     this.#options = options;
@@ -71,16 +71,20 @@ export class IdempotencyInterceptor implements NestInterceptor {
   }
 
   #layerOf(context: ExecutionContext): Layer | null {
+    // By controller, then handler: an inherited handler may have another controller's options.
+    const controller = context.getClass();
     const handler = context.getHandler();
-    let layer = this.#layers.get(handler);
+    let layers = this.#layers.get(controller);
+    if (layers === undefined) this.#layers.set(controller, (layers = new WeakMap()));
+    let layer = layers.get(handler);
     if (layer === undefined) {
-      const forClass = metadataOf(context.getClass());
+      const forClass = metadataOf(controller);
       const forRoute = metadataOf(handler);
       layer =
         forClass === undefined && forRoute === undefined
           ? null
           : new HttpIdempotency({ ...this.#options, ...forClass, ...forRoute });
-      this.#layers.set(handler, layer);
+      layers.set(handler, layer);
     }
     return layer;
   }
