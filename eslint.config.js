@@ -2,7 +2,17 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["dist/", "coverage/", "node_modules/", ".tmp/", "reports/", ".stryker-tmp/"] },
+  {
+    ignores: [
+      "dist/",
+      "docs/api/",
+      "coverage/",
+      "node_modules/",
+      ".tmp/",
+      "reports/",
+      ".stryker-tmp/",
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.strictTypeChecked,
   {

@@ -1,7 +1,11 @@
 // Requests per second through each adapter with autocannon: the bare framework, the
 // middleware on a fresh key per request, and replays of one key; memory and Valkey/Redis
-// stores; express-idempotency on the same workload. Run: npm run bench -- http
-import autocannon from "autocannon";
+// stores; express-idempotency on the same workload. The load generator runs in a process of its
+// own (bench/http-load.ts); the server's CPU time per request is measured in its process.
+// Run: npm run bench -- http
+import { execFile } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
 import express from "express";
 import {
   getSharedIdempotencyService,
@@ -57,23 +61,30 @@ function expressIdempotencyApp(): Promise<StartedServer> {
   return listenRequestListener(app);
 }
 
+interface Measurement {
+  readonly perSecond: number;
+  /** Server process CPU time (user + system) per request, in µs. */
+  readonly cpuMicros: number;
+}
+
 async function requestsPerSecond(
   url: string,
   mode: "bare" | "fresh" | "replay",
   seconds: number,
-): Promise<number> {
+): Promise<Measurement> {
   // A short unmeasured run first, so every measurement sees warmed-up code.
   await measure(url, mode, 1);
   return measure(url, mode, seconds);
 }
 
-let counter = 0;
+const run = promisify(execFile);
+const loadGenerator = fileURLToPath(new URL("http-load.ts", import.meta.url));
 
 async function measure(
   url: string,
   mode: "bare" | "fresh" | "replay",
   seconds: number,
-): Promise<number> {
+): Promise<Measurement> {
   if (mode === "replay") {
     // Complete the key first, so every measured request is a replay, not a 409.
     await fetch(`${url}/orders`, {
@@ -82,33 +93,24 @@ async function measure(
       body: '{"sku":42}',
     });
   }
-  const result = await autocannon({
-    url: `${url}/orders`,
-    connections: 32,
-    duration: seconds,
-    requests: [
-      {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: '{"sku":42}',
-        setupRequest: (request) => {
-          if (mode === "bare") return request;
-          const key = mode === "replay" ? "replayed-key" : `key-${process.pid}-${++counter}`;
-          return { ...request, headers: { ...request.headers, "idempotency-key": key } };
-        },
-      },
-    ],
-  });
+  const started = process.cpuUsage();
+  const { stdout } = await run(
+    process.execPath,
+    ["--import", "tsx", loadGenerator, url, mode, String(seconds)],
+    { timeout: (seconds + 30) * 1000 },
+  );
+  const used = process.cpuUsage(started);
+  const result = JSON.parse(stdout) as { requests: number; average: number; non2xx: number };
   if (result.non2xx > 0) throw new Error(`${result.non2xx} non-2xx answers`);
-  return result.requests.average;
+  return { perSecond: result.average, cpuMicros: (used.user + used.system) / result.requests };
 }
 
 /** Runs the HTTP benchmark and returns its markdown report. */
 export async function runHttpBench(rounds = 3, seconds = 3): Promise<string> {
   const server = await startServer({ binary: "redis-server" });
   const redis = new Redis(server.port, "127.0.0.1");
-  const results = new Map<string, number[]>();
-  const record = (name: string, value: number) => {
+  const results = new Map<string, Measurement[]>();
+  const record = (name: string, value: Measurement) => {
     results.set(name, [...(results.get(name) ?? []), value]);
   };
   try {
@@ -143,28 +145,30 @@ export async function runHttpBench(rounds = 3, seconds = 3): Promise<string> {
     redis.disconnect();
     await server.stop();
   }
-  const value = (name: string) => median(results.get(name) ?? [0]);
+  const value = (name: string) => median((results.get(name) ?? []).map((each) => each.perSecond));
+  const cpu = (name: string) =>
+    Math.round(median((results.get(name) ?? []).map((each) => each.cpuMicros)));
   const rows = Object.keys(frameworks).flatMap((name) => {
     const bare = value(`${name}|bare`);
     return ["memory", "valkey"].map((store) => {
       const fresh = value(`${name}|${store}|fresh`);
       const replay = value(`${name}|${store}|replay`);
-      return `| ${name} | ${store} | ${formatCount(bare)} | ${formatCount(fresh)} (${(fresh / bare).toFixed(2)}) | ${formatCount(replay)} (${(replay / bare).toFixed(2)}) |`;
+      return `| ${name} | ${store} | ${formatCount(bare)} | ${formatCount(fresh)} (${(fresh / bare).toFixed(2)}) | ${formatCount(replay)} (${(replay / bare).toFixed(2)}) | ${cpu(`${name}|bare`)} / ${cpu(`${name}|${store}|fresh`)} / ${cpu(`${name}|${store}|replay`)} |`;
     });
   });
   const expressBare = value("express|bare");
   const otherFresh = value("express-idempotency|fresh");
   const otherReplay = value("express-idempotency|replay");
   rows.push(
-    `| express + express-idempotency 1.0 | its in-memory adapter (it ships no Redis adapter) | ${formatCount(expressBare)} | ${formatCount(otherFresh)} (${(otherFresh / expressBare).toFixed(2)}) | ${formatCount(otherReplay)} (${(otherReplay / expressBare).toFixed(2)}) |`,
+    `| express + express-idempotency 1.0 | its in-memory adapter (it ships no Redis adapter) | ${formatCount(expressBare)} | ${formatCount(otherFresh)} (${(otherFresh / expressBare).toFixed(2)}) | ${formatCount(otherReplay)} (${(otherReplay / expressBare).toFixed(2)}) | ${cpu("express|bare")} / ${cpu("express-idempotency|fresh")} / ${cpu("express-idempotency|replay")} |`,
   );
   return [
     "## HTTP adapters",
     "",
-    `autocannon, 32 connections, ${seconds} s per measurement after a 1 s warm-up, median of ${rounds} rounds, everything on one 2-core machine (client, server and redis-server share it). \`POST /orders\` answering a small JSON body with 201. "fresh key": a new Idempotency-Key per request (claim, run, complete); "replay": one key, every request after the first is a replay. In parentheses: the ratio to the bare framework in the same round.`,
+    `autocannon, 32 connections, ${seconds} s per measurement after a 1 s warm-up, median of ${rounds} rounds, the load generator in a process of its own, on the same 2-core machine as the server and redis-server. \`POST /orders\` answering a small JSON body with 201. "fresh key": a new Idempotency-Key per request (claim, run, complete); "replay": one key, every request after the first is a replay. In parentheses: the ratio to the bare framework (the floor: the same route without the middleware) in the same round. Server CPU: user + system time of the server's process (which also runs the store's client) per request, bare / fresh / replay.`,
     "",
-    "| framework | store | bare req/s | fresh key req/s | replay req/s |",
-    "| --- | --- | ---: | ---: | ---: |",
+    "| framework | store | bare req/s | fresh key req/s | replay req/s | server CPU µs per request |",
+    "| --- | --- | ---: | ---: | ---: | ---: |",
     ...rows,
     "",
     describeEnvironment([

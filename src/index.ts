@@ -1,4 +1,9 @@
-// What applications use. Store authors: `idempotent/store`.
+/**
+ * What applications use: keys, fingerprints, entries, cached responses, `Idempotency`,
+ * `idempotent()` and the errors. Store authors: `idempotent/store`.
+ *
+ * @module idempotent
+ */
 export {
   CachedResponse,
   type CachedResponseInit,

@@ -1,6 +1,10 @@
-// What store authors use, beside the root entry's types: the runtime checks every store does,
-// the TTL rules, the fenced outcomes, and the one public way to rebuild entries from what a
-// store kept. Check a store with `runStoreConformance` from `idempotent/testing`.
+/**
+ * What store authors use, beside the root entry's types: the runtime checks every store does,
+ * the TTL rules, the fenced outcomes, and the one public way to rebuild entries from what a
+ * store kept. Check a store with `runStoreConformance` from `idempotent/testing`.
+ *
+ * @module idempotent/store
+ */
 export { systemClock, type Clock } from "./core/clock.ts";
 export {
   fencedOutcome,

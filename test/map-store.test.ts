@@ -1,12 +1,15 @@
 // A store written as a third party would: only the public entry points (`idempotent`,
 // `idempotent/store`, `idempotent/testing`), no deep imports. It must pass the exported
 // conformance suite; if a store author needs something the entry points do not give, this
-// file stops compiling.
+// file stops compiling. docs/writing-a-store.md shows this code, block by block, with the
+// package's import paths (test/writing-a-store.test.ts checks that they are the same).
 import {
   FencingToken,
   IdempotencyKey,
+  type CachedResponse,
   type Completed,
   type FencedOutcome,
+  type Fingerprint,
   type IdempotencyEntry,
   type IdempotencyStore,
   type InsertResult,
@@ -24,6 +27,8 @@ import {
   resolveStoreTtls,
   restoreEntry,
   retentionOf,
+  systemClock,
+  type Clock,
   type LeaseOptions,
   type RetentionOptions,
   type StoreTtlOptions,
@@ -33,29 +38,31 @@ import { runStoreConformance } from "../src/testing/index.ts";
 /** What the map keeps per key: plain parts, as a database row would. */
 interface Row {
   state: "processing" | "completed" | "released";
-  fingerprint: IdempotencyEntry["fingerprint"];
-  response?: Extract<IdempotencyEntry, { state: "completed" }>["response"];
+  fingerprint: Fingerprint;
+  response?: CachedResponse;
   token: bigint;
   expiresAt: number;
+}
+
+interface MapStoreOptions extends StoreTtlOptions {
+  /** Where "now" comes from; a test passes a clock it moves. */
+  readonly clock?: Clock;
 }
 
 class MapStore implements IdempotencyStore {
   readonly #rows = new Map<string, Row>();
   readonly #ttls;
-  #now = Date.now();
+  readonly #clock: Clock;
 
-  constructor(options: StoreTtlOptions = {}) {
+  constructor(options: MapStoreOptions = {}) {
     this.#ttls = resolveStoreTtls(options);
-  }
-
-  advance(ms: number): void {
-    this.#now += ms;
+    this.#clock = options.clock ?? systemClock;
   }
 
   #live(key: IdempotencyKey): Row | undefined {
     assertIdempotencyKey(key);
     const row = this.#rows.get(key.value);
-    return row !== undefined && row.state !== "released" && row.expiresAt > this.#now
+    return row !== undefined && row.state !== "released" && row.expiresAt > this.#clock.now()
       ? row
       : undefined;
   }
@@ -82,7 +89,7 @@ class MapStore implements IdempotencyStore {
       state: "processing",
       fingerprint: entry.fingerprint,
       token,
-      expiresAt: this.#now + leaseOf(options, this.#ttls),
+      expiresAt: this.#clock.now() + leaseOf(options, this.#ttls),
     });
     return { kind: "claimed", fencingToken: FencingToken.from(token), entry };
   }
@@ -105,11 +112,12 @@ class MapStore implements IdempotencyStore {
     const row = this.#held(key, token);
     if ("kind" in row) return row;
     if (!row.fingerprint.equals(entry.fingerprint)) return fencedOutcome["fingerprint-mismatch"];
+    // The same claim completing again (a retry whose reply was lost): the first response stays.
     if (row.state === "completed") return fencedOutcome.applied;
     Object.assign(row, {
       state: "completed",
       response: entry.response,
-      expiresAt: this.#now + retentionOf(options, this.#ttls),
+      expiresAt: this.#clock.now() + retentionOf(options, this.#ttls),
     });
     return fencedOutcome.applied;
   }
@@ -118,7 +126,7 @@ class MapStore implements IdempotencyStore {
     const row = this.#held(key, token);
     if ("kind" in row) return row;
     if (row.state !== "processing") return fencedOutcome["fencing-mismatch"];
-    row.expiresAt = this.#now + leaseOf(options, this.#ttls);
+    row.expiresAt = this.#clock.now() + leaseOf(options, this.#ttls);
     return fencedOutcome.applied;
   }
 
@@ -143,9 +151,12 @@ class MapStore implements IdempotencyStore {
   }
 }
 
-let current: MapStore | undefined;
+// One clock the tests move, so the expiry tests run at once instead of sleeping.
+let now = Date.now();
 runStoreConformance({
   name: "a Map-based store written against the public entry points",
-  createStore: () => (current = new MapStore()),
-  advanceTime: (ms) => current?.advance(ms),
+  createStore: () => new MapStore({ clock: { now: () => now } }),
+  advanceTime: (ms) => {
+    now += ms;
+  },
 });

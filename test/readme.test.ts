@@ -14,33 +14,74 @@ function readmeBlock(marker: string): string {
   return match[1];
 }
 
-describe("README", () => {
-  it("compiles and runs the quick example as written", () => {
-    // The temporary folder is in the repository: relative imports reach the sources.
-    const source = readmeBlock("quick-example")
-      .replace(/from "idempotent"/g, 'from "../src/index.ts"')
-      .replace(/from "idempotent\/memory"/g, 'from "../src/stores/memory/index.ts"');
-    const directory = mkdtempSync(join(root, ".tmp-readme-"));
-    try {
-      const file = join(directory, "quick-example.ts");
-      writeFileSync(file, `${source}\nexport {};\n`);
-      // It compiles under the project's own strict settings, not only runs.
-      writeFileSync(
-        join(directory, "tsconfig.json"),
-        JSON.stringify({ extends: "../tsconfig.json", include: ["quick-example.ts"] }),
-      );
-      execFileSync(
-        process.execPath,
-        [join(root, "node_modules/typescript/bin/tsc"), "-p", directory],
-        { cwd: root, encoding: "utf8" },
-      );
-      const output = execFileSync(process.execPath, ["--import", "tsx", file], {
-        cwd: root,
-        encoding: "utf8",
-      });
-      expect(output.trim()).toBe("applied");
-    } finally {
-      rmSync(directory, { recursive: true, force: true });
-    }
+/** The package's entry points, as the sources they are built from (seen from a folder in the repository). */
+const entryPoints: Record<string, string> = {
+  idempotent: "../src/index.ts",
+  "idempotent/memory": "../src/stores/memory/index.ts",
+  "idempotent/express": "../src/http/express/index.ts",
+  "idempotent/fastify": "../src/http/fastify/index.ts",
+  "idempotent/hono": "../src/http/hono/index.ts",
+  "idempotent/fetch": "../src/http/fetch/index.ts",
+};
+
+function withSources(source: string): string {
+  return source.replace(/from "(idempotent(?:\/[a-z]+)?)"/g, (whole, entry: string) => {
+    const path = entryPoints[entry];
+    if (path === undefined) throw new Error(`no source for ${entry}`);
+    return `from "${path}"`;
   });
+}
+
+/** The HTTP quick start's blocks, one per framework; the application's own `createOrder` is declared. */
+const httpBlocks = ["http-express", "http-fastify", "http-hono", "http-fetch"];
+
+describe("README", () => {
+  // tsc over the sources and the frameworks' types takes a while on a loaded machine.
+  it(
+    "compiles and runs the quick example and compiles the HTTP quick start, as written",
+    {
+      timeout: 120_000,
+    },
+    () => {
+      // The temporary folder is in the repository: relative imports reach the sources.
+      const directory = mkdtempSync(join(root, ".tmp-readme-"));
+      try {
+        const file = join(directory, "quick-example.ts");
+        writeFileSync(file, `${withSources(readmeBlock("quick-example"))}\nexport {};\n`);
+        for (const marker of httpBlocks) {
+          writeFileSync(
+            join(directory, `${marker}.ts`),
+            `${withSources(readmeBlock(marker))}\ndeclare function createOrder(input: unknown): Promise<{ id: string }>;\nexport {};\n`,
+          );
+        }
+        // They compile under the project's own strict settings, not only run; as application
+        // code, their exports need no declarations of their own.
+        writeFileSync(
+          join(directory, "tsconfig.json"),
+          JSON.stringify({
+            extends: "../tsconfig.json",
+            compilerOptions: { isolatedDeclarations: false },
+            include: ["*.ts"],
+          }),
+        );
+        try {
+          execFileSync(
+            process.execPath,
+            [join(root, "node_modules/typescript/bin/tsc"), "-p", directory],
+            { cwd: root, encoding: "utf8" },
+          );
+        } catch (error) {
+          // tsc prints its diagnostics on stdout: show them, not only the exit code.
+          throw new Error(String((error as { stdout?: unknown }).stdout), { cause: error });
+        }
+        const output = execFileSync(process.execPath, ["--import", "tsx", file], {
+          cwd: root,
+          encoding: "utf8",
+        });
+        expect(output.trim()).toBe("applied");
+      } finally {
+        rmSync(directory, { recursive: true, force: true });
+      }
+    },
+  );
 });

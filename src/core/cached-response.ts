@@ -126,7 +126,7 @@ export class CachedResponse {
   readonly body: Uint8Array;
 
   /**
-   * @throws {@link InvalidArgumentError} when `parts` is not an object (argument `parts`), on a
+   * @throws {@link idempotent!InvalidArgumentError} when `parts` is not an object (argument `parts`), on a
    *   status outside 200-599 (`status`), an invalid header (`headers`) or a body that is not a
    *   `Uint8Array` (`body`).
    */
@@ -150,7 +150,7 @@ export class CachedResponse {
    * A response from a value: a string (text/plain), bytes (application/octet-stream, copied),
    * `undefined` (an empty 204), another CachedResponse (itself), or any other JSON value
    * (application/json).
-   * @throws {@link InvalidArgumentError} when `value` is not one of these (argument `value`,
+   * @throws {@link idempotent!InvalidArgumentError} when `value` is not one of these (argument `value`,
    *   e.g. a circular object), `init` is not an object (`init`), or the status or a header is
    *   invalid (`status`, `headers`).
    */

@@ -40,7 +40,7 @@ export class FencingToken {
   /**
    * Wraps an unsigned 64-bit integer (a `bigint`, a safe integer `number`, or its decimal
    * string): a value the caller holds, such as a token passed on to a downstream system.
-   * @throws {@link InvalidArgumentError} (argument `value`) when the value is not such an
+   * @throws {@link idempotent!InvalidArgumentError} (argument `value`) when the value is not such an
    *   integer.
    *
    * @example

@@ -24,7 +24,7 @@ export class Fingerprint {
 
   /**
    * Wraps a 16-byte digest the caller computed.
-   * @throws {@link InvalidArgumentError} (argument `bytes`) when `bytes` is not 16 bytes.
+   * @throws {@link idempotent!InvalidArgumentError} (argument `bytes`) when `bytes` is not 16 bytes.
    *
    * @example
    * ```ts
@@ -43,7 +43,7 @@ export class Fingerprint {
   /**
    * Wraps a 128-bit digest the caller computed, given as an unsigned integer (as XXH3-128
    * libraries return it).
-   * @throws {@link InvalidArgumentError} (argument `value`) when `value` is not a `bigint` from
+   * @throws {@link idempotent!InvalidArgumentError} (argument `value`) when `value` is not a `bigint` from
    *   0 to 2^128 - 1.
    *
    * @example

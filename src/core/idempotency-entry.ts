@@ -72,7 +72,7 @@ export class ProcessingEntry {
 
   /**
    * Moves the entry to the completed state, holding the response to replay.
-   * @throws {@link InvalidArgumentError} (argument `response`) when `response` is not a
+   * @throws {@link idempotent!InvalidArgumentError} (argument `response`) when `response` is not a
    *   {@link CachedResponse} (possible only from JavaScript or through a cast).
    */
   complete(response: CachedResponse): CompletedEntry {
@@ -147,7 +147,7 @@ export interface IdempotencyEntryFactory {
   /**
    * A new processing entry for a request, to claim a key with. It carries no time: how long
    * a claim lasts is the store's business (its lease).
-   * @throws {@link InvalidArgumentError} when `fingerprint` is not a {@link Fingerprint}
+   * @throws {@link idempotent!InvalidArgumentError} when `fingerprint` is not a {@link Fingerprint}
    *   (argument `fingerprint`).
    */
   new: (fingerprint: Fingerprint) => IdempotencyEntry<Processing>;
@@ -204,7 +204,7 @@ export const IdempotencyEntry: IdempotencyEntryFactory = {
  *   assertCompleted(entry); // a JavaScript caller may pass anything
  * }
  * ```
- * @throws {@link EntryStateError} when `entry` is not a completed entry.
+ * @throws {@link idempotent!EntryStateError} when `entry` is not a completed entry.
  */
 export function assertCompleted(entry: unknown): asserts entry is CompletedEntry {
   if (!(entry instanceof CompletedEntry)) {
@@ -222,7 +222,7 @@ export function assertCompleted(entry: unknown): asserts entry is CompletedEntry
  *   assertProcessing(entry); // a JavaScript caller may pass anything
  * }
  * ```
- * @throws {@link EntryStateError} when `entry` is not a processing entry.
+ * @throws {@link idempotent!EntryStateError} when `entry` is not a processing entry.
  */
 export function assertProcessing(entry: unknown): asserts entry is ProcessingEntry {
   if (!(entry instanceof ProcessingEntry)) {

@@ -49,7 +49,7 @@ export interface CompletedParts {
  *   ? restoreEntry({ state: "completed", fingerprint: Fingerprint.fromHex(row.fp), response })
  *   : restoreEntry({ state: "processing", fingerprint: Fingerprint.fromHex(row.fp) });
  * ```
- * @throws {@link InvalidArgumentError} when a part is not of its type (argument `parts`).
+ * @throws {@link idempotent!InvalidArgumentError} when a part is not of its type (argument `parts`).
  */
 export function restoreEntry(parts: ProcessingParts): IdempotencyEntry<Processing>;
 export function restoreEntry(parts: CompletedParts): IdempotencyEntry<Completed>;

@@ -14,7 +14,7 @@ import { IdempotencyKey } from "./idempotency-key.ts";
  *   // ...
  * }
  * ```
- * @throws {@link InvalidArgumentError} when `key` is not an {@link IdempotencyKey}.
+ * @throws {@link idempotent!InvalidArgumentError} when `key` is not an {@link IdempotencyKey}.
  */
 export function assertIdempotencyKey(key: unknown): asserts key is IdempotencyKey {
   if (!(key instanceof IdempotencyKey)) {
@@ -30,7 +30,7 @@ export function assertIdempotencyKey(key: unknown): asserts key is IdempotencyKe
  *   // ...
  * }
  * ```
- * @throws {@link InvalidArgumentError} when `token` is not a {@link FencingToken}.
+ * @throws {@link idempotent!InvalidArgumentError} when `token` is not a {@link FencingToken}.
  */
 export function assertFencingToken(token: unknown): asserts token is FencingToken {
   if (!(token instanceof FencingToken)) {

@@ -37,7 +37,7 @@ export const defaultRetentionTtlMs = 86_400_000;
  * ```ts
  * const leaseTtlMs = validateTtlMs(options.leaseTtlMs ?? 30_000, "leaseTtlMs");
  * ```
- * @throws {@link InvalidArgumentError} otherwise.
+ * @throws {@link idempotent!InvalidArgumentError} otherwise.
  */
 export function validateTtlMs(ttlMs: unknown, argument = "ttlMs"): number {
   if (typeof ttlMs !== "number" || !Number.isInteger(ttlMs) || ttlMs < 1 || ttlMs > maxTtlMs) {
@@ -108,7 +108,7 @@ export interface StoreTtls {
  * const ttls = resolveStoreTtls(options); // in a store's constructor
  * const leaseTtlMs = leaseOf(options, ttls); // in tryInsert and touch
  * ```
- * @throws {@link InvalidArgumentError} on a TTL out of range.
+ * @throws {@link idempotent!InvalidArgumentError} on a TTL out of range.
  */
 export function resolveStoreTtls(options: StoreTtlOptions = {}): StoreTtls {
   return Object.freeze({
@@ -127,7 +127,7 @@ export function resolveStoreTtls(options: StoreTtlOptions = {}): StoreTtls {
  * ```ts
  * const ttlMs = leaseOf(options, this.#ttls);
  * ```
- * @throws {@link InvalidArgumentError} on a TTL out of range.
+ * @throws {@link idempotent!InvalidArgumentError} on a TTL out of range.
  */
 export function leaseOf(options: LeaseOptions | undefined, defaults: StoreTtls): number {
   const ttlMs = options?.leaseTtlMs;
@@ -141,7 +141,7 @@ export function leaseOf(options: LeaseOptions | undefined, defaults: StoreTtls):
  * ```ts
  * const ttlMs = retentionOf(options, this.#ttls);
  * ```
- * @throws {@link InvalidArgumentError} on a TTL out of range.
+ * @throws {@link idempotent!InvalidArgumentError} on a TTL out of range.
  */
 export function retentionOf(options: RetentionOptions | undefined, defaults: StoreTtls): number {
   const ttlMs = options?.retentionTtlMs;

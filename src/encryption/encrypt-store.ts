@@ -112,7 +112,7 @@ function deserialize(plain: Buffer): CachedResponse {
  *   keys: [{ id: "2026-12", key: Buffer.from(process.env.IDEMPOTENCY_KEY!, "base64") }],
  * });
  * ```
- * @throws {@link InvalidArgumentError} on an empty key set, a duplicate or bad id, or a key
+ * @throws {@link idempotent!InvalidArgumentError} on an empty key set, a duplicate or bad id, or a key
  *   that is not 32 bytes.
  */
 export function encryptStore(

@@ -100,9 +100,9 @@ export class ClaimGuard implements AsyncDisposable {
 
   /**
    * Stores the response for replay and returns it.
-   * @throws {@link ClaimLostError} when the store rejects the completion (the claim was lost);
+   * @throws {@link idempotent!ClaimLostError} when the store rejects the completion (the claim was lost);
    *   the error carries the response.
-   * @throws {@link InvalidArgumentError} when `response` is not one a cache can hold (a status
+   * @throws {@link idempotent!InvalidArgumentError} when `response` is not one a cache can hold (a status
    *   outside 200-599, say); the claim is then still unsettled, to release.
    */
   async complete(response: ResponseInput, options: CompleteOptions = {}): Promise<CachedResponse> {

@@ -154,8 +154,8 @@ export class Idempotency {
    * happened. A side effect that throws releases the claim (unless `cacheFailure` caches it)
    * and the error propagates.
    *
-   * @throws {@link ClaimLostError} when the claim was lost before the response was stored.
-   * @throws {@link StoreError} when the store fails; the side effect has not run if the claim
+   * @throws {@link idempotent!ClaimLostError} when the claim was lost before the response was stored.
+   * @throws {@link idempotent!StoreError} when the store fails; the side effect has not run if the claim
    *   itself failed.
    */
   async execute(

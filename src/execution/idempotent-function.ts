@@ -120,7 +120,7 @@ function replayedResult(response: CachedResponse): unknown {
  * });
  * ```
  * @throws {@link IdempotencyConflictError} from a call whose key is in flight or was used with
- *   other arguments; {@link StoreError} and {@link ClaimLostError} as `Idempotency.execute`.
+ *   other arguments; {@link idempotent!StoreError} and {@link idempotent!ClaimLostError} as `Idempotency.execute`.
  */
 export function idempotent<TArgs extends readonly unknown[], TResult>(
   fn: (...args: TArgs) => TResult | Promise<TResult>,

@@ -35,7 +35,7 @@ export class LeaseKeeper {
     this.#scheduleTouch();
   }
 
-  /** Fires when the claim is lost; its `reason` is a {@link ClaimLostError}. */
+  /** Fires when the claim is lost; its `reason` is a {@link idempotent!ClaimLostError}. */
   get signal(): AbortSignal {
     return this.#controller.signal;
   }

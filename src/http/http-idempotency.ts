@@ -93,7 +93,7 @@ export class HttpIdempotency<TArgs extends readonly unknown[] = readonly unknown
   readonly policy: HttpPolicy<TArgs>;
   readonly #idempotency: Idempotency;
 
-  /** @throws {@link InvalidArgumentError} on an option out of range. */
+  /** @throws {@link idempotent!InvalidArgumentError} on an option out of range. */
   constructor(options: HttpIdempotencyOptions<TArgs>) {
     this.policy = resolveHttpPolicy(options);
     const { store, fingerprintStrategy, leaseTtlMs, retentionTtlMs, onEvent } = this.policy;

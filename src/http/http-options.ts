@@ -156,7 +156,7 @@ const logError = (error: unknown): void => {
  * const policy = resolveHttpPolicy({ store, scope: "global" });
  * policy.maxRequestBytes; // 1048576
  * ```
- * @throws {@link InvalidArgumentError} on an option out of range.
+ * @throws {@link idempotent!InvalidArgumentError} on an option out of range.
  */
 export function resolveHttpPolicy<TArgs extends readonly unknown[]>(
   options: HttpIdempotencyOptions<TArgs>,

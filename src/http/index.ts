@@ -1,3 +1,9 @@
+/**
+ * The framework-neutral HTTP layer the adapters are built on: options, the exchange, captured
+ * responses and problem answers.
+ *
+ * @module idempotent/http
+ */
 export { captureResponse, type CapturedResponse } from "./capture-response.ts";
 export { withIdempotency, type FetchHandler } from "./fetch/with-idempotency.ts";
 export { HttpExchange, type ExchangePolicy } from "./http-exchange.ts";

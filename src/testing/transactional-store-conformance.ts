@@ -1,3 +1,9 @@
+/**
+ * The conformance suite of a store that completes inside a transaction (`completeIn`), to run
+ * with vitest.
+ *
+ * @module idempotent/testing/transactional
+ */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CachedResponse } from "../core/cached-response.ts";
 import type { FencingToken } from "../core/fencing-token.ts";

@@ -10,6 +10,7 @@ import { InvalidArgumentError } from "../../src/errors/invalid-argument-error.ts
 import { MalformedRecordError } from "../../src/errors/malformed-record-error.ts";
 import { MemoryStore } from "../../src/stores/memory/memory-store.ts";
 import { ValkeyStore } from "../../src/stores/valkey/valkey-store.ts";
+import { readV2, replaceBody } from "../stores/valkey-records.ts";
 import { runStoreConformance } from "../../src/testing/store-conformance.ts";
 import { startServer, type ServerProcess } from "../servers/redis-server.ts";
 import { connectPostgres, type ConnectedPostgres } from "../servers/postgres-clients.ts";
@@ -80,11 +81,7 @@ describe("encryptStore", () => {
     });
     const valkey = (prefix: string) => new ValkeyStore({ client, prefix });
     const rawRecord = async (store: ValkeyStore, key: IdempotencyKey) =>
-      Buffer.concat(
-        Object.entries(await client.hgetallBuffer(store.recordKey(key))).flatMap(
-          ([field, value]) => [Buffer.from(field), value],
-        ),
-      );
+      (await client.getBuffer(store.recordKey(key))) ?? Buffer.alloc(0);
 
     it("keeps no plaintext of a cached response in the server's bytes, and replays it", async () => {
       const inner = valkey("enc");
@@ -130,18 +127,18 @@ describe("encryptStore", () => {
       const store = encryptStore(inner, { keys: [keyA] });
       const key = IdempotencyKey.random();
       await completeSecret(store, key);
-      const body = await client.hgetBuffer(inner.recordKey(key), "b");
-      if (body === null) throw new Error("no body field");
+      const body = (await readV2(client, inner.recordKey(key)))?.body;
+      if (body === undefined) throw new Error("no record");
       const copy = IdempotencyKey.random();
       await client.call("COPY", inner.recordKey(key), inner.recordKey(copy));
       await expect(store.get(copy)).rejects.toBeInstanceOf(MalformedRecordError);
       for (const offset of [4, 20, body.byteLength - 1]) {
         const tampered = Buffer.from(body);
         tampered[offset] = (tampered[offset] ?? 0) ^ 1;
-        await client.hset(inner.recordKey(key), "b", tampered);
+        await replaceBody(client, inner.recordKey(key), tampered);
         await expect(store.get(key)).rejects.toBeInstanceOf(MalformedRecordError);
       }
-      await client.hset(inner.recordKey(key), "b", body);
+      await replaceBody(client, inner.recordKey(key), body);
       expect(JSON.parse(await replayedText(store, key))).toEqual({ note: secretBody });
     });
   });

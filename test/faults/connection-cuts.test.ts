@@ -1,11 +1,11 @@
 // Scenario 1: a proxy between client and server drops, stalls and half-closes connections at
 // random points, including between a script's execution and its reply.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Redis } from "ioredis";
 import { IdempotencyKey } from "../../src/core/idempotency-key.ts";
 import { Idempotency } from "../../src/execution/idempotency.ts";
 import { claimScript, completeScript } from "../../src/stores/valkey/scripts.ts";
 import { ValkeyStore } from "../../src/stores/valkey/valkey-store.ts";
+import { connect, type ConnectedClient } from "../servers/clients.ts";
 import { startServer, type ServerProcess } from "../servers/redis-server.ts";
 import {
   countStoreCalls,
@@ -53,24 +53,24 @@ describe("connection cuts between client and server", () => {
     async ({ rate, faultEveryMs, leaseTtlMs }) => {
       const proxy = await startTcpProxy(server.port, { classify });
       // Four connections, as four application instances would have: a stalled one does not
-      // stop the traffic of the others.
-      const clients = Array.from({ length: 4 }, () => {
-        const client = new Redis({
-          port: proxy.port,
-          host: "127.0.0.1",
-          maxRetriesPerRequest: 1,
-          commandTimeout: 400,
-          retryStrategy: () => 20,
-        });
-        client.on("error", () => undefined);
-        return client;
-      });
+      // stop the traffic of the others. Every client family meets the cuts.
+      const families = ["ioredis", "node-redis", "iovalkey", "ioredis"] as const;
+      const clients: ConnectedClient[] = await Promise.all(
+        families.map((family) =>
+          connect(family, proxy.port, { commandTimeoutMs: 400, retries: 1 }),
+        ),
+      );
       try {
         const counts: StoreCallCounts = { calls: {}, errors: {} };
+        // Store errors by client family too, to show each family met the cuts.
+        const byFamily = families.map((): StoreCallCounts => ({ calls: {}, errors: {} }));
         const instances = clients.map(
-          (client) =>
+          ({ client }, index) =>
             new Idempotency({
-              store: countStoreCalls(new ValkeyStore({ client, prefix: "cuts" }), counts).store,
+              store: countStoreCalls(
+                countStoreCalls(new ValkeyStore({ client, prefix: "cuts" }), counts).store,
+                byFamily[index],
+              ).store,
               leaseTtlMs,
             }),
         );
@@ -133,7 +133,7 @@ describe("connection cuts between client and server", () => {
           duplicates: workload.log.duplicates,
           silent: workload.silentDuplicates,
           lost: workload.lost,
-          note: `${keys.length} keys, ${unanswered.length} unanswered when the faults stopped; ${workload.claimsLostNote()}, ${workload.storeErrors} typed store errors reached callers (${workload.ambiguousStoreErrors} ambiguous); store errors by operation, retried ones included: ${JSON.stringify(counts.errors)}; ${injected - total(faults)} injected faults found no traffic to hit`,
+          note: `${keys.length} keys, ${unanswered.length} unanswered when the faults stopped; ${workload.claimsLostNote()}, ${workload.storeErrors} typed store errors reached callers (${workload.ambiguousStoreErrors} ambiguous); store errors by operation, retried ones included: ${JSON.stringify(counts.errors)}; store errors by client: ${families.map((family, index) => `${family} ${total(byFamily[index]?.errors ?? {})}`).join(", ")}; ${injected - total(faults)} injected faults found no traffic to hit`,
         });
         expect(faultsBelow(faults, faultKinds, minimumPerKind)).toEqual({});
         expect(Object.fromEntries(workload.silentByKey())).toEqual({});
@@ -141,7 +141,7 @@ describe("connection cuts between client and server", () => {
         expect(unverified).toBe(0);
         expect(keys.every((key) => acknowledged.has(key.value))).toBe(true);
       } finally {
-        for (const client of clients) client.disconnect();
+        await Promise.all(clients.map((client) => client.close()));
         await proxy.close();
       }
     },

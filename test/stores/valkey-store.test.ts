@@ -13,7 +13,9 @@ import { Idempotency } from "../../src/execution/idempotency.ts";
 import { connect, type ConnectedClient } from "../servers/clients.ts";
 import { startServer, type ServerProcess } from "../servers/redis-server.ts";
 import { checkServerConfig } from "../../src/stores/valkey/check-server-config.ts";
+import { recordVersion } from "../../src/stores/valkey/scripts.ts";
 import { ValkeyStore } from "../../src/stores/valkey/valkey-store.ts";
+import { encodeV2, readV2, tombstoneOf, v2Tail, writeV1, writeV2 } from "./valkey-records.ts";
 
 const fingerprint = Fingerprint.fromHex("12".repeat(16));
 const entry = () => IdempotencyEntry.new(fingerprint);
@@ -76,9 +78,9 @@ describe("ValkeyStore", () => {
     await store.complete(key, claim.entry.complete(CachedResponse.from(body)), claim.fencingToken, {
       retentionTtlMs: 60_000,
     });
-    const stored = await raw.hgetBuffer(store.recordKey(key), "b");
-    expect(stored?.equals(Buffer.from(body))).toBe(true);
-    expect(await raw.hget(store.recordKey(key), "v")).toBe("1");
+    const stored = await readV2(raw, store.recordKey(key));
+    expect(stored?.body.equals(Buffer.from(body))).toBe(true);
+    expect(stored?.record.toString("latin1", 0, 1)).toBe(recordVersion);
   });
 
   it("issues server-clock tokens above a tombstone's last token", async () => {
@@ -89,11 +91,16 @@ describe("ValkeyStore", () => {
     expect(first.fencingToken.value > before).toBe(true);
     // A tombstone whose token is ahead of the server clock (as after a clock step back).
     const ahead = 8_000_000_000_000_000n;
-    await raw.del(store.recordKey(key));
-    await raw.hset(store.recordKey(key), { v: "1", s: "t", tok: ahead.toString() });
-    const next = await store.tryInsert(key, entry(), lease());
-    if (next.kind !== "claimed") throw new Error("expected a claim");
-    expect(next.fencingToken.value).toBe(ahead + 1n);
+    // In either layout: a version-1 tombstone left by 0.1.0, or a version-2 one.
+    for (const write of [
+      () => writeV1(raw, store.recordKey(key), { v: "1", s: "t", tok: ahead.toString() }),
+      () => writeV2(raw, store.recordKey(key), Buffer.from(tombstoneOf(ahead))),
+    ]) {
+      await write();
+      const next = await store.tryInsert(key, entry(), lease());
+      if (next.kind !== "claimed") throw new Error("expected a claim");
+      expect(next.fencingToken.value).toBe(ahead + 1n);
+    }
   });
 
   it("keeps an expired record's token, so the next claim's token is above it", async () => {
@@ -157,6 +164,8 @@ describe("ValkeyStore", () => {
     const exp = String(Date.now() + 60_000);
     const cases: [string, () => Promise<unknown>][] = [
       ["a string value", () => raw.set(recordKey, "garbage")],
+      ["a list", () => raw.rpush(recordKey, "2c")],
+      ["an unknown version string", () => writeV2(raw, recordKey, { version: "3" })],
       [
         "an unknown version",
         () => raw.hset(recordKey, { v: "9", s: "c", fp: fingerprint.hex, tok: "1" }),
@@ -224,7 +233,7 @@ describe("ValkeyStore", () => {
     }
   });
 
-  it("answers random record contents only with a typed error or a well-formed entry", async () => {
+  it("answers random version-1 record contents only with a typed error or a well-formed entry", async () => {
     const key = IdempotencyKey.random();
     const recordKey = store.recordKey(key);
     const exp = String(Date.now() + 3_600_000);
@@ -273,6 +282,49 @@ describe("ValkeyStore", () => {
       { numRuns: 300 },
     );
     // Both answers happened: the property was not decided by the scripts alone.
+    expect(answers.entries).toBeGreaterThan(30);
+    expect(answers.errors).toBeGreaterThan(30);
+  });
+
+  it("answers random version-2 record contents only with a typed error or a well-formed entry", async () => {
+    const key = IdempotencyKey.random();
+    const recordKey = store.recordKey(key);
+    // Valid records with a few bytes replaced, or cut short: most keep a valid token and a
+    // future expiry, so the decoder is what answers.
+    const since = Date.now();
+    const base = fc.constantFrom(
+      encodeV2({ state: "c", since, ttl: 3_600_000, tail: v2Tail("200", '[["a","b"]]', "x") }),
+      encodeV2({ state: "p", since, ttl: 3_600_000 }),
+    );
+    const bytes = fc.constantFrom(...Buffer.from('0129 .e+-xpct2[]{}"\xff', "latin1"));
+    const record = fc
+      .tuple(
+        base,
+        fc.array(fc.tuple(fc.nat(110), bytes), { maxLength: 2 }),
+        fc.option(fc.nat(110), { nil: undefined }),
+      )
+      .map(([valid, replaced, cut]) => {
+        const changed = Buffer.from(valid);
+        for (const [at, byte] of replaced) if (at < changed.length) changed[at] = byte;
+        return cut === undefined ? changed : changed.subarray(0, cut);
+      });
+    const answers = { entries: 0, errors: 0 };
+    await fc.assert(
+      fc.asyncProperty(record, async (value) => {
+        await writeV2(raw, recordKey, value, 60_000);
+        try {
+          const stored = await store.get(key);
+          if (stored !== undefined) {
+            expect(["processing", "completed"]).toContain(stored.entry.state);
+            answers.entries++;
+          }
+        } catch (error) {
+          expect(error).toBeInstanceOf(MalformedRecordError);
+          answers.errors++;
+        }
+      }),
+      { numRuns: 300 },
+    );
     expect(answers.entries).toBeGreaterThan(30);
     expect(answers.errors).toBeGreaterThan(30);
   });
@@ -373,7 +425,7 @@ describe("ValkeyStore", () => {
         { retentionTtlMs: 60_000 },
       );
       expect(outcome.kind).toBe("applied");
-      expect(await replica.cli("hget", replicated.recordKey(key), "s")).toBe("c");
+      expect(await replica.cli("getrange", replicated.recordKey(key), "1", "1")).toBe("c");
     } finally {
       await client.close();
       await replica.stop();

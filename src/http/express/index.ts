@@ -1,3 +1,8 @@
+/**
+ * The `Idempotency-Key` header for Express 4 and 5, as a middleware.
+ *
+ * @module idempotent/express
+ */
 export {
   idempotency,
   type ExpressIdempotencyOptions,

@@ -1,3 +1,8 @@
+/**
+ * The in-memory store: one process, bounded by entries and bytes.
+ *
+ * @module idempotent/memory
+ */
 export {
   MemoryStore,
   defaultMaxBytes,

@@ -53,7 +53,7 @@ export interface MemoryStoreOptions extends StoreTtlOptions {
    *
    * At either bound a new claim first drops expired entries, soonest-expired first; it never
    * evicts a live claim or a retained response (that key's side effect would run again), so
-   * when nothing has expired the claim fails with {@link StoreCapacityError}. A completion
+   * when nothing has expired the claim fails with {@link idempotent!StoreCapacityError}. A completion
    * also drops expired entries to stay within `maxBytes`, but is stored even when it cannot:
    * its side effect has run, and losing its response would break at-most-once. Such an
    * overshoot is bounded by the responses of the claims in flight when the store filled,
@@ -138,7 +138,7 @@ export class MemoryStore implements IdempotencyStore, AsyncDisposable {
   #closed = false;
 
   /**
-   * @throws {@link InvalidArgumentError} when a limit is not a positive integer (`maxBytes`: at
+   * @throws {@link idempotent!InvalidArgumentError} when a limit is not a positive integer (`maxBytes`: at
    *   least 1024) or `Number.POSITIVE_INFINITY`, `sweepIntervalMs` is not a non-negative
    *   integer, or a TTL is out of range.
    */
@@ -177,7 +177,7 @@ export class MemoryStore implements IdempotencyStore, AsyncDisposable {
   }
 
   /**
-   * @throws {@link StoreCapacityError} (retryable) when the store is at `maxEntries` or
+   * @throws {@link idempotent!StoreCapacityError} (retryable) when the store is at `maxEntries` or
    *   `maxBytes` and no expired entry is left to drop.
    */
   async tryInsert(
@@ -216,7 +216,7 @@ export class MemoryStore implements IdempotencyStore, AsyncDisposable {
   }
 
   /**
-   * @throws {@link InvalidArgumentError} when the completed record alone would count more than
+   * @throws {@link idempotent!InvalidArgumentError} when the completed record alone would count more than
    *   `maxBytes`: it can never fit, so it is refused and the claim stays processing until its
    *   lease ends.
    */
@@ -343,7 +343,7 @@ export class MemoryStore implements IdempotencyStore, AsyncDisposable {
   /**
    * Makes room for one more record of `bytes` by dropping expired entries, soonest-expired
    * first; live entries (claims and retained responses) are never evicted.
-   * @throws {@link StoreCapacityError} when the room cannot be made.
+   * @throws {@link idempotent!StoreCapacityError} when the room cannot be made.
    */
   #makeRoom(now: number, bytes: number): void {
     for (;;) {

@@ -31,9 +31,9 @@ export const maxClaimBytes: number = recordOverheadBytes + bytesPerCodeUnit * ma
 
 /**
  * Approximate memory a `MemoryStore` record holds, as counted against its `maxBytes`:
- * {@link recordOverheadBytes} plus 2 bytes per UTF-16 code unit of the key, and for a completed
- * entry {@link responseOverheadBytes} plus the body's `byteLength` plus, per header,
- * {@link headerOverheadBytes} and 2 bytes per code unit of its name and value.
+ * 320 bytes (`recordOverheadBytes`) plus 2 bytes per UTF-16 code unit of the key, and for a
+ * completed entry 256 (`responseOverheadBytes`) plus the body's `byteLength` plus, per header,
+ * 128 (`headerOverheadBytes`) and 2 bytes per code unit of its name and value.
  *
  * An approximation of what the JavaScript heap holds for the record, not a measurement: the
  * process also needs the garbage collector's headroom. The store copies a body that is a view

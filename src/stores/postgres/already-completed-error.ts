@@ -5,7 +5,7 @@ import { ClaimLostError } from "../../errors/claim-lost-error.ts";
  * Thrown by `completeIn` when the claim's own token has already completed the key: an earlier
  * attempt of this transaction committed (typically a retry after a COMMIT whose reply was
  * lost). This attempt's business write would be a duplicate, so it must roll back. A
- * {@link ClaimLostError} (code `ERR_IDEMPOTENT_CLAIM_LOST`, `outcome` `fencing-mismatch`: the
+ * {@link idempotent!ClaimLostError} (code `ERR_IDEMPOTENT_CLAIM_LOST`, `outcome` `fencing-mismatch`: the
  * token no longer holds a processing claim), told apart by `alreadyCompleted`. Outside a
  * transaction, `complete` answers `applied` to the same call, as the store contract says.
  *

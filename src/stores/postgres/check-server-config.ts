@@ -67,7 +67,7 @@ const expectedColumns = [
  * const findings = await checkServerConfig(pool);
  * if (findings.some((f) => f.severity === "error")) throw new Error(JSON.stringify(findings));
  * ```
- * @throws {@link StoreError} when the server cannot be queried.
+ * @throws {@link idempotent!StoreError} when the server cannot be queried.
  */
 export async function checkServerConfig(
   client: PostgresClient,

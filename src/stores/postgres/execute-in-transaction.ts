@@ -85,7 +85,7 @@ export interface ExecuteInTransactionOptions {
  *   },
  * );
  * ```
- * @throws {@link InvalidArgumentError} when `idempotency.store` is not a {@link PostgresStore}.
+ * @throws {@link idempotent!InvalidArgumentError} when `idempotency.store` is not a {@link PostgresStore}.
  * @throws whatever the runner rejects with: the side effect's error, a `ClaimLostError`, an
  *   `AlreadyCompletedError`, a `StoreError`, or the client's COMMIT error.
  */

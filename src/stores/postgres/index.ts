@@ -1,3 +1,9 @@
+/**
+ * The PostgreSQL store, which can complete a key inside your own transaction, and its helpers
+ * for `pg`, postgres.js and Kysely.
+ *
+ * @module idempotent/postgres
+ */
 export { PostgresStore, type PostgresStoreOptions, type SweepResult } from "./postgres-store.ts";
 export { AlreadyCompletedError } from "./already-completed-error.ts";
 export {

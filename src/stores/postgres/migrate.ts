@@ -22,7 +22,7 @@ export const schemaVersion = 1;
  * ```ts
  * await pool.query(createTableSql({ schema: "billing" }));
  * ```
- * @throws {@link InvalidArgumentError} on a schema or table that is not a plain identifier.
+ * @throws {@link idempotent!InvalidArgumentError} on a schema or table that is not a plain identifier.
  */
 export function createTableSql(options: TableOptions = {}): string {
   const name = tableName(options);

@@ -193,7 +193,7 @@ export class PostgresStore implements IdempotencyStore, AsyncDisposable {
   #sweepCursor: readonly [string, string] = ["", ""];
   #sweeping = false;
 
-  /** @throws {@link InvalidArgumentError} on an option out of range. */
+  /** @throws {@link idempotent!InvalidArgumentError} on an option out of range. */
   constructor(options: PostgresStoreOptions) {
     this.#ttls = resolveStoreTtls(options);
     this.table = tableName(options);
@@ -298,11 +298,11 @@ export class PostgresStore implements IdempotencyStore, AsyncDisposable {
    *   await store.completeIn(tx, key, processing.complete(response), fencingToken);
    * });
    * ```
-   * @throws {@link ClaimLostError} when the claim was lost (`key-expired`, `fencing-mismatch`,
+   * @throws {@link idempotent!ClaimLostError} when the claim was lost (`key-expired`, `fencing-mismatch`,
    *   `fingerprint-mismatch`): throw it on, so the business write rolls back.
    * @throws {@link AlreadyCompletedError} when this token's completion already committed (a
    *   retried transaction): roll back, the first attempt's write stands.
-   * @throws {@link StoreError} when the statement fails (kind `serialization` for 40001/40P01).
+   * @throws {@link idempotent!StoreError} when the statement fails (kind `serialization` for 40001/40P01).
    */
   async completeIn(
     tx: PostgresClient,

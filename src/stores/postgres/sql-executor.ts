@@ -119,7 +119,7 @@ function hasFunction<K extends string>(
  * const executor = toSqlExecutor(pool);
  * const rows = await executor.query("SELECT $1::int AS one", [1]);
  * ```
- * @throws {@link InvalidArgumentError} for a value that is none of these.
+ * @throws {@link idempotent!InvalidArgumentError} for a value that is none of these.
  */
 export function toSqlExecutor(client: PostgresClient): SqlExecutor {
   if (hasFunction(client, "executeQuery")) {

@@ -51,7 +51,7 @@ function check(value: string, argument: string): string {
  * ```ts
  * tableName({}).qualified; // "idempotent"."entries"
  * ```
- * @throws {@link InvalidArgumentError} on a name that is not a plain lower-case identifier.
+ * @throws {@link idempotent!InvalidArgumentError} on a name that is not a plain lower-case identifier.
  */
 export function tableName(options: TableOptions = {}): TableName {
   const schema = check(options.schema ?? "idempotent", "schema");

@@ -80,7 +80,7 @@ function codeOf(error: unknown): string | undefined {
 }
 
 /**
- * Maps a client or server error to a {@link StoreError} by SQLSTATE (pg and postgres.js put it
+ * Maps a client or server error to a {@link idempotent!StoreError} by SQLSTATE (pg and postgres.js put it
  * in `code`), else by the client's message. `ambiguous` is set when a write may have been
  * applied although its reply was lost (a connection cut or a terminated backend mid-statement);
  * a statement the server refused or cancelled is not ambiguous.

@@ -1,3 +1,9 @@
+/**
+ * The Valkey/Redis store (also `idempotent/redis`): one server, a primary with replicas, or a
+ * cluster, through ioredis, iovalkey or node-redis.
+ *
+ * @module idempotent/valkey
+ */
 export {
   ValkeyStore,
   ValkeyStore as RedisStore,

@@ -58,7 +58,7 @@ function messageOf(error: unknown): string {
 
 /**
  * Maps a client or server error to a typed error: a corrupt record to
- * {@link MalformedRecordError}, anything else to a {@link StoreError} whose `ambiguous` flag
+ * {@link MalformedRecordError}, anything else to a {@link idempotent!StoreError} whose `ambiguous` flag
  * is set when a write may have been applied although its reply was lost.
  */
 export function toStoreError(error: unknown, operation: string): StoreError | MalformedRecordError {

@@ -31,10 +31,13 @@ import {
   completeScript,
   getScript,
   purgeScript,
-  recordVersion,
+  layout,
   removeScript,
   scriptCodes,
+  tokenDigits,
+  tokenRetentionMs,
   touchScript,
+  ttlDigits,
   type Script,
 } from "./scripts.ts";
 import { guardClientErrors } from "./client-errors.ts";
@@ -72,7 +75,7 @@ export interface ValkeyStoreOptions extends StoreTtlOptions {
   readonly client: ValkeyClient;
   /**
    * Namespace of this service's keys (key rules apply: no `:` or `/`); records are stored at
-   * `<prefix>:{<key>}`. `"idempotent"` by default.
+   * `<prefix>:{<key>}`. `"idempotent"` by default; no `{` or `}` (the key is the hash tag).
    */
   readonly prefix?: string;
   /**
@@ -104,10 +107,6 @@ const fencedKinds = {
   [scriptCodes.fingerprintMismatch]: fencedOutcome["fingerprint-mismatch"],
 } as const;
 
-function bytes(body: Uint8Array): Buffer {
-  return Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
-}
-
 function text(value: unknown, field: string): string {
   if (Buffer.isBuffer(value)) return value.toString("latin1");
   if (typeof value === "string") return value;
@@ -120,7 +119,7 @@ function integer(value: unknown, field: string): number {
   return parsed;
 }
 
-/** A record's token: decimal digits below 2^53, as the scripts write and check it. */
+/** A version-1 record's token: decimal digits below 2^53, as the scripts write and check it. */
 function checkToken(value: unknown): void {
   const digits = text(value, "tok");
   if (!/^(0|[1-9][0-9]{0,15})$/.test(digits) || !Number.isSafeInteger(Number(digits))) {
@@ -129,16 +128,77 @@ function checkToken(value: unknown): void {
 }
 
 function errorForCode(code: number, key: string): MalformedRecordError {
-  return code === scriptCodes.unknownVersion
-    ? new MalformedRecordError("v", `record ${key} has an unknown layout version`)
-    : new MalformedRecordError("", `record ${key} is corrupt`);
+  switch (code) {
+    case scriptCodes.unknownVersion:
+      return new MalformedRecordError("v", `record ${key} has an unknown layout version`);
+    case scriptCodes.tokensExhausted:
+      return new MalformedRecordError(
+        "tok",
+        `record ${key} has a token no token below 2^53 can follow`,
+      );
+    default:
+      return new MalformedRecordError("", `record ${key} is corrupt`);
+  }
+}
+
+const maxToken = String(Number.MAX_SAFE_INTEGER);
+const headersLengthDigits = layout.headers - layout.headersLength;
+
+/** A zero-padded number as the records hold it. */
+function padded(value: number, digits = ttlDigits): string {
+  return String(value).padStart(digits, "0");
+}
+
+/** The fixed-width decimal number at `start` (0-based, `digits` long) of a version-2 record. */
+function digitsAt(record: Buffer, start: number, digits: number, field: string): number {
+  let value = 0;
+  for (let index = start; index < start + digits; index++) {
+    const digit = (record[index] ?? -1) - 48;
+    if (digit < 0 || digit > 9) throw new MalformedRecordError(field, "expected decimal digits");
+    value = value * 10 + digit;
+  }
+  return value;
 }
 
 /**
- * Decodes a live record as the scripts return it:
+ * Decodes a live version-2 record as the scripts return it: the whole string value (see
+ * {@link layout}).
+ */
+function decodeRecord(record: Buffer, key: string): StoredEntry {
+  try {
+    if (record[layout.version] !== 0x32) throw errorForCode(scriptCodes.unknownVersion, key);
+    const state = record[layout.state];
+    // The scripts refuse a record without a valid token already; this guards a changed script.
+    if (digitsAt(record, layout.token, tokenDigits, "tok") > Number.MAX_SAFE_INTEGER) {
+      throw new MalformedRecordError("tok", "expected a decimal integer below 2^53");
+    }
+    const since = digitsAt(record, layout.since, tokenDigits, "since");
+    const expiresAt = Math.floor(since / 1000) + digitsAt(record, layout.ttl, ttlDigits, "ttl");
+    const fingerprint = Fingerprint.fromHex(
+      record.toString("latin1", layout.fingerprint, layout.status),
+    );
+    if (state === 0x70 /* p */ && record.length === layout.status) {
+      return { entry: restoreEntry({ state: "processing", fingerprint }), expiresAt };
+    }
+    if (state !== 0x63 /* c */) throw new MalformedRecordError("s", "unknown state or length");
+    const headersEnd =
+      layout.headers + digitsAt(record, layout.headersLength, headersLengthDigits, "headersLength");
+    if (headersEnd > record.length) throw new MalformedRecordError("h", "headers cut short");
+    const headers = JSON.parse(record.toString("utf8", layout.headers, headersEnd)) as HeaderPairs;
+    const status = digitsAt(record, layout.status, 3, "status");
+    const response = new CachedResponse({ status, headers, body: record.subarray(headersEnd) });
+    return { entry: restoreEntry({ state: "completed", fingerprint, response }), expiresAt };
+  } catch (error) {
+    if (error instanceof MalformedRecordError) throw error;
+    throw new MalformedRecordError("", `record ${key} is corrupt`, { cause: error });
+  }
+}
+
+/**
+ * Decodes a live version-1 record as the scripts return it:
  * `[_, state, fingerprint, token, lease, status, headers, body, expiresAt]`.
  */
-function decodeLive(reply: readonly unknown[], key: string): StoredEntry {
+function decodeV1Record(reply: readonly unknown[], key: string): StoredEntry {
   try {
     const state = text(reply[1], "s");
     const fingerprint = Fingerprint.fromHex(text(reply[2], "fp"));
@@ -161,12 +221,34 @@ function decodeLive(reply: readonly unknown[], key: string): StoredEntry {
   }
 }
 
+/** A live record as the claim and get scripts reply with it, in either layout; or a code. */
+function decodeLive(reply: unknown, key: string): StoredEntry {
+  if (Buffer.isBuffer(reply)) return decodeRecord(reply, key);
+  if (Array.isArray(reply)) return decodeV1Record(reply, key);
+  if (typeof reply === "number") throw errorForCode(reply, key);
+  throw new MalformedRecordError("", "unexpected script reply");
+}
+
+/** A completed record's tail, after its header: status, headers length, headers, body. */
+function responseTail(response: CachedResponse): Buffer {
+  const headers = JSON.stringify(response.headers);
+  const headersLength = Buffer.byteLength(headers);
+  const body = response.body;
+  const start = layout.headers - layout.status;
+  const tail = Buffer.allocUnsafe(start + headersLength + body.byteLength);
+  tail.write(`${response.status}${padded(headersLength, headersLengthDigits)}`, 0, "latin1");
+  tail.write(headers, start, "utf8");
+  tail.set(body, start + headersLength);
+  return tail;
+}
+
 /**
  * An {@link IdempotencyStore} on Valkey or Redis (standalone, primary with replicas, or
  * cluster). Every operation is one atomic Lua script, run by EVALSHA with an EVAL fallback
  * when the server lost its script cache, so the steady state is one round trip. Each record
- * is one hash at `<prefix>:{<key>}`: the key is the hash tag, so a cluster spreads keys over
- * slots and no operation crosses slots. Fencing tokens are the server's clock in microseconds,
+ * is one string at `<prefix>:{<key>}` (layout version 2: a fixed-width header, then the
+ * response; version-1 hashes are still read, and replaced on any write): the key is the hash
+ * tag, so a cluster spreads keys over slots and no operation crosses slots. Fencing tokens are the server's clock in microseconds,
  * never below the key's previous token (kept in a tombstone after a release or a purge).
  * Bodies are stored as raw bytes. Each operation has a deadline (`operationTimeoutMs`), so a
  * server that is down or stalled fails a call within it instead of after the client's retries.
@@ -188,11 +270,15 @@ export class ValkeyStore implements IdempotencyStore {
   readonly #operationTimeoutMs: number;
   readonly #ttls: StoreTtls;
 
-  /** @throws {@link InvalidArgumentError} on an option out of range. */
+  /** @throws {@link idempotent!InvalidArgumentError} on an option out of range. */
   constructor(options: ValkeyStoreOptions) {
     this.#ttls = resolveStoreTtls(options);
     this.connection = toValkeyConnection(options.client);
     this.#prefix = validateKeySegment(options.prefix ?? "idempotent", "prefix");
+    // A brace in the prefix would make it the cluster hash tag: every key in one slot.
+    if (/[{}]/.test(this.#prefix)) {
+      throw new InvalidArgumentError("prefix", "must not contain { or }, the hash tag's braces");
+    }
     this.#operationTimeoutMs = validateDeadlineMs(
       options.operationTimeoutMs ?? defaultOperationTimeoutMs,
       "operationTimeoutMs",
@@ -227,22 +313,18 @@ export class ValkeyStore implements IdempotencyStore {
   ): Promise<InsertResult> {
     assertProcessing(entry);
     const recordKey = this.recordKey(key);
+    const leaseMs = leaseOf(options, this.#ttls);
     const reply = await this.#run("tryInsert", claimScript, recordKey, [
       entry.fingerprint.hex,
-      String(leaseOf(options, this.#ttls)),
-      recordVersion,
+      padded(leaseMs),
+      String(leaseMs + tokenRetentionMs),
     ]);
-    if (!Array.isArray(reply)) throw new MalformedRecordError("", "unexpected script reply");
-    const code = reply[0] as unknown;
-    if (code === 1) {
+    // A new token is 16 digits; a live record is longer (a version-2 header alone is 73 bytes).
+    if (Buffer.isBuffer(reply) && reply.length === tokenDigits) {
       await this.#replicate("tryInsert");
-      return {
-        kind: "claimed",
-        fencingToken: FencingToken.fromJSON(text(reply[1], "tok")),
-        entry,
-      };
+      const token = digitsAt(reply, 0, tokenDigits, "tok");
+      return { kind: "claimed", fencingToken: FencingToken.from(token), entry };
     }
-    if (code !== 0) throw errorForCode(Number(code), recordKey);
     const live = decodeLive(reply, recordKey);
     return { kind: "exists", entry: live.entry, expiresAt: live.expiresAt };
   }
@@ -254,15 +336,13 @@ export class ValkeyStore implements IdempotencyStore {
     options?: RetentionOptions,
   ): Promise<FencedOutcome> {
     assertCompleted(entry);
-    const { response } = entry;
+    const retentionMs = retentionOf(options, this.#ttls);
     const outcome = await this.#fenced("complete", completeScript, key, [
       this.#token(fencingToken),
       entry.fingerprint.hex,
-      String(retentionOf(options, this.#ttls)),
-      String(response.status),
-      JSON.stringify(response.headers),
-      bytes(response.body),
-      recordVersion,
+      padded(retentionMs),
+      String(retentionMs + tokenRetentionMs),
+      responseTail(entry.response),
     ]);
     if (outcome.kind === "applied") await this.#replicate("complete");
     return outcome;
@@ -273,37 +353,41 @@ export class ValkeyStore implements IdempotencyStore {
     fencingToken: FencingToken,
     options?: LeaseOptions,
   ): Promise<LeaseOutcome> {
+    const leaseMs = leaseOf(options, this.#ttls);
     return (await this.#fenced("touch", touchScript, key, [
       this.#token(fencingToken),
-      String(leaseOf(options, this.#ttls)),
-      recordVersion,
+      padded(leaseMs),
+      String(leaseMs + tokenRetentionMs),
     ])) as LeaseOutcome;
   }
 
   async remove(key: IdempotencyKey, fencingToken: FencingToken): Promise<LeaseOutcome> {
     return (await this.#fenced("remove", removeScript, key, [
       this.#token(fencingToken),
-      recordVersion,
     ])) as LeaseOutcome;
   }
 
   async get(key: IdempotencyKey): Promise<StoredEntry | undefined> {
     const recordKey = this.recordKey(key);
-    const reply = await this.#run("get", getScript, recordKey, [recordVersion]);
-    if (!Array.isArray(reply)) throw new MalformedRecordError("", "unexpected script reply");
-    const code = reply[0] as unknown;
-    if (code === scriptCodes.keyExpired) return undefined;
-    if (code !== 0) throw errorForCode(Number(code), recordKey);
+    const reply = await this.#run("get", getScript, recordKey, []);
+    if (reply === scriptCodes.keyExpired) return undefined;
     return decodeLive(reply, recordKey);
   }
 
   async purge(key: IdempotencyKey): Promise<boolean> {
-    return (await this.#run("purge", purgeScript, this.recordKey(key), [recordVersion])) === 1;
+    return (await this.#run("purge", purgeScript, this.recordKey(key), [])) === 1;
   }
 
+  /**
+   * A token as the records hold it. The scripts trust a record holding the token sent without
+   * checking it, so a token no record may validly hold (beyond 2^53) is sent as one that no
+   * record can hold.
+   */
   #token(fencingToken: FencingToken): string {
     assertFencingToken(fencingToken);
-    return fencingToken.toString();
+    const digits = fencingToken.toString();
+    if (digits.length < tokenDigits) return digits.padStart(tokenDigits, "0");
+    return digits.length === tokenDigits && digits <= maxToken ? digits : "x".repeat(17);
   }
 
   async #fenced(
