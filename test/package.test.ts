@@ -13,6 +13,10 @@ interface PackageJson {
   bugs: { url: string };
   scripts: Record<string, string>;
   files: string[];
+  main: string;
+  types: string;
+  exports: Record<string, string | Record<"import" | "require", Record<string, string>>>;
+  typesVersions: Record<string, Record<string, string[]>>;
 }
 
 describe("package", () => {
@@ -42,5 +46,25 @@ describe("package", () => {
     for (const [, link] of read("README.md").matchAll(/\]\((https:\/\/github\.com[^)\s]+)\)/g)) {
       expect(link?.startsWith(`${repository}/`)).toBe(true);
     }
+  });
+
+  it("gives every entry point to require() as the same ESM module, with CommonJS types", () => {
+    // A `.cjs` that re-exports the `.js` (scripts/build-cjs.js writes it): one module instance.
+    for (const [subpath, conditions] of Object.entries(pkg.exports)) {
+      if (typeof conditions === "string") continue;
+      const { import: esm, require: cjs } = conditions;
+      expect(Object.keys(esm)).toEqual(["types", "default"]);
+      expect(Object.keys(cjs)).toEqual(["types", "default"]);
+      expect(cjs["default"]).toBe(esm["default"]?.replace(/\.js$/, ".cjs"));
+      expect(cjs["types"]).toBe(esm["types"]?.replace(/\.d\.ts$/, ".d.cts"));
+      // node10 resolution ignores `exports`: `main`/`types` and `typesVersions` stand in.
+      if (subpath === ".") {
+        expect([pkg.main, pkg.types]).toEqual([cjs["default"], cjs["types"]]);
+      } else {
+        expect(pkg.typesVersions["*"]?.[subpath.slice(2)]).toEqual([cjs["types"]]);
+      }
+    }
+    expect(pkg.scripts["build"]).toContain("node scripts/build-cjs.js");
+    expect(pkg.scripts["check:package"]).not.toContain("--profile");
   });
 });

@@ -62,7 +62,10 @@ function sendHugeBody(url: string, bytes: number) {
   });
 }
 
-describe.each(Object.keys(adapters))("%s", (name) => {
+// Not Nest: its body parser reads the body before any interceptor runs, so the parser's limit
+// (`useBodyParser`'s, Fastify's `bodyLimit`) bounds it, not the layer.
+const readingBodies = Object.keys(adapters).filter((name) => !name.startsWith("nest "));
+describe.each(readingBodies)("%s", (name) => {
   it("refuses a 50 MiB chunked body with 413, holding a few MiB at most", async () => {
     const routes = createRoutes();
     const start = adapters[name];

@@ -21,6 +21,7 @@ import type { HttpIdempotencyOptions } from "../../src/http/index.ts";
 import { idempotencyOf } from "../../src/http/request-claim.ts";
 import { listenRequestListener, serveFetch, type StartedServer } from "../servers/listen.ts";
 import type { RouteResponse, SuiteRoutes } from "./http-behaviour-suite.ts";
+import { startNestExpress, startNestFastify } from "./nest-servers.ts";
 
 /** The suite's options: the adapter builds `scope` from its framework's user, unless global. */
 export type SuiteOptions = Omit<HttpIdempotencyOptions, "scope"> & {
@@ -183,4 +184,6 @@ export const adapters: Readonly<Record<string, StartAdapter>> = {
   fastify: startFastify,
   hono: startHono,
   fetch: startFetch,
+  "nest (express)": startNestExpress,
+  "nest (fastify)": startNestFastify,
 };
