@@ -21,7 +21,9 @@ function setWriteHeadHeaders(response: ServerResponse, headers: unknown): void {
  * byte leaves, so a client that got the response can count on its retry being a replay.
  * The handler's outcome settles the claim, even when its client is gone; an answer torn down
  * mid-way (a piped stream whose client left, a failure after the first bytes) abandons it.
- * Shared by the adapters that answer through Node.js's `ServerResponse` (Express, NestJS).
+ * `answeredByHandler` tells, when the answer ends, whether it is the handler's; when it is
+ * not (an outer timeout answered while the handler runs), the claim is abandoned. Shared by the adapters that answer through Node.js's
+ * `ServerResponse` (Express, NestJS).
  *
  * @example
  * ```ts
@@ -32,6 +34,7 @@ export function completeOnEnd(
   response: ServerResponse,
   exchange: HttpExchange,
   limit: number,
+  answeredByHandler: () => boolean = () => true,
 ): void {
   const chunks: Buffer[] = [];
   let size = 0;
@@ -60,6 +63,12 @@ export function completeOnEnd(
   }) as typeof response.write;
   response.end = ((...args: unknown[]) => {
     ended = true;
+    if (!answeredByHandler()) {
+      // Answered by someone else while the handler still runs (a timeout): that answer says
+      // nothing of the handler's outcome, so it neither completes nor releases the claim.
+      exchange.abandon();
+      return end(...args);
+    }
     capture(args[0], args[1]);
     const captured =
       size > limit

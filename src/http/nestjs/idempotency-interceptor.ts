@@ -1,6 +1,6 @@
 import type { CallHandler, ExecutionContext, NestInterceptor } from "@nestjs/common";
 import { Inject, Injectable } from "@nestjs/common";
-import { type Observable, of } from "rxjs";
+import { type Observable, of, tap } from "rxjs";
 import type { CachedResponse } from "../../core/cached-response.ts";
 import { completeOnEnd } from "../complete-on-end.ts";
 import { HttpIdempotency, replayedHeader } from "../http-idempotency.ts";
@@ -63,10 +63,32 @@ export class IdempotencyInterceptor implements NestInterceptor {
         if (!isReplay(decision.response)) throw problemException(decision.response, exchange);
         exchange.replay(decision.response);
         return of(undefined);
-      case "run":
+      case "run": {
         attachClaim(request, decision.exchange);
-        completeOnEnd(exchange.raw, decision.exchange, http.policy.maxResponseBytes);
-        return next.handle();
+        // An outer interceptor that gives up on the handler (a timeout) unsubscribes before
+        // the handler settles, and Nest then answers with an error while the handler still
+        // runs: that answer says nothing of the handler's outcome.
+        let orphaned = false;
+        let settled = false;
+        const settle = () => {
+          settled = true;
+        };
+        completeOnEnd(
+          exchange.raw,
+          decision.exchange,
+          http.policy.maxResponseBytes,
+          () => !orphaned,
+        );
+        return next.handle().pipe(
+          tap({
+            complete: settle,
+            error: settle,
+            unsubscribe: () => {
+              if (!settled) orphaned = true;
+            },
+          }),
+        );
+      }
     }
   }
 
