@@ -1,6 +1,7 @@
 import { DefaultFingerprintStrategy } from "../core/default-fingerprint-strategy.ts";
 import type { FingerprintStrategy } from "../core/fingerprint-strategy.ts";
 import type { IdempotencyStore } from "../core/idempotency-store.ts";
+import { validateTtlMs } from "../core/ttl.ts";
 import { InvalidArgumentError } from "../errors/invalid-argument-error.ts";
 import type { IdempotencyEvent } from "../execution/idempotency-event.ts";
 import { contained } from "../utils/contained.ts";
@@ -149,6 +150,32 @@ const logError = (error: unknown): void => {
 };
 
 /**
+ * Checks the options that have a range, for adapters that learn of some options before the
+ * rest (NestJS's per-route options): a bad value fails where it is written, at startup.
+ *
+ * @example
+ * ```ts
+ * checkHttpOptions({ leaseTtlMs: -5 }); // throws InvalidArgumentError("leaseTtlMs", …)
+ * ```
+ * @throws {@link idempotent!InvalidArgumentError} on an option out of range.
+ */
+export function checkHttpOptions(
+  options: Pick<
+    HttpIdempotencyOptions,
+    "waitMs" | "leaseTtlMs" | "retentionTtlMs" | "maxRequestBytes" | "maxResponseBytes"
+  >,
+): void {
+  const { waitMs = 0, leaseTtlMs, retentionTtlMs } = options;
+  if (!Number.isSafeInteger(waitMs) || waitMs < 0) {
+    throw new InvalidArgumentError("waitMs", "expected a non-negative integer");
+  }
+  if (leaseTtlMs !== undefined) validateTtlMs(leaseTtlMs, "leaseTtlMs");
+  if (retentionTtlMs !== undefined) validateTtlMs(retentionTtlMs, "retentionTtlMs");
+  byteLimit(options.maxRequestBytes, "maxRequestBytes");
+  byteLimit(options.maxResponseBytes, "maxResponseBytes");
+}
+
+/**
  * Validates `options` and applies the defaults, once, into a frozen policy.
  *
  * @example
@@ -167,10 +194,8 @@ export function resolveHttpPolicy<TArgs extends readonly unknown[]>(
       'give a function returning the caller, or "global" for one shared key space',
     );
   }
+  checkHttpOptions(options);
   const waitMs = options.waitMs ?? 0;
-  if (!Number.isSafeInteger(waitMs) || waitMs < 0) {
-    throw new InvalidArgumentError("waitMs", "expected a non-negative integer");
-  }
   const excluded = new Set(
     [...defaultExcludedHeaders, ...(options.excludedHeaders ?? [])].map((h) => h.toLowerCase()),
   );

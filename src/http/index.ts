@@ -14,6 +14,7 @@ export {
   type HttpRequestView,
 } from "./http-idempotency.ts";
 export {
+  checkHttpOptions,
   defaultExcludedHeaders,
   resolveHttpPolicy,
   type HttpIdempotencyOptions,

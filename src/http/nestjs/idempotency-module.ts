@@ -1,5 +1,6 @@
 import type { DynamicModule, InjectionToken, ModuleMetadata } from "@nestjs/common";
 import { Module } from "@nestjs/common";
+import { resolveHttpPolicy } from "../http-options.ts";
 import { IdempotencyInterceptor } from "./idempotency-interceptor.ts";
 import {
   IDEMPOTENCY_OPTIONS,
@@ -56,6 +57,8 @@ export class IdempotencyModule {
     options: NestIdempotencyOptions<TRequest> & { readonly global?: boolean },
   ): DynamicModule {
     const { global = false, ...rest } = options;
+    // Checked now: a bad option fails the app's startup, not each request.
+    resolveHttpPolicy(rest);
     return moduleWith({ provide: IDEMPOTENCY_OPTIONS, useValue: rest }, global, []);
   }
 
@@ -66,7 +69,11 @@ export class IdempotencyModule {
     return moduleWith(
       {
         provide: IDEMPOTENCY_OPTIONS,
-        useFactory: options.useFactory as (...args: unknown[]) => unknown,
+        useFactory: async (...args: unknown[]) => {
+          const made = await (options.useFactory as (...args: unknown[]) => unknown)(...args);
+          resolveHttpPolicy(made as NestIdempotencyOptions);
+          return made;
+        },
         inject: [...(options.inject ?? [])],
       },
       options.global ?? false,

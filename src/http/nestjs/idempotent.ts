@@ -1,4 +1,5 @@
 import { applyDecorators, SetMetadata, UseInterceptors } from "@nestjs/common";
+import { checkHttpOptions } from "../http-options.ts";
 import { IdempotencyInterceptor } from "./idempotency-interceptor.ts";
 import { IDEMPOTENT_METADATA } from "./idempotent-metadata.ts";
 import type { IdempotentOptions, NestRequestLike } from "./nest-idempotency-options.ts";
@@ -22,6 +23,8 @@ import type { IdempotentOptions, NestRequestLike } from "./nest-idempotency-opti
 export function Idempotent<TRequest extends NestRequestLike = NestRequestLike>(
   options: IdempotentOptions<TRequest> = {},
 ): MethodDecorator & ClassDecorator {
+  // Checked where it is written: a bad value fails when the class is defined.
+  checkHttpOptions(options);
   return applyDecorators(
     SetMetadata(IDEMPOTENT_METADATA, options),
     UseInterceptors(IdempotencyInterceptor),
