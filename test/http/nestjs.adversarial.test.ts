@@ -10,6 +10,7 @@ import {
   Injectable,
   Module,
   Post,
+  Redirect,
   RequestTimeoutException,
   Res,
   Scope,
@@ -204,6 +205,29 @@ describe.each(["express", "fastify"] as const)(
       expect((await send("/e/boom", { key: key2 })).status).toBe(500);
       expect((await send("/e/boom", { key: key2 })).status).toBe(500);
       expect(runs).toBe(3);
+    });
+
+    it("replays a @Redirect() route without Nest answering a second time", async () => {
+      let runs = 0;
+      const C = controller("r", {
+        go: {
+          decorators: [Post(), Redirect("https://example.com/done", 303)],
+          fn: () => {
+            runs += 1;
+          },
+        },
+      });
+      const { send, logger } = await boot([C]);
+      const key = fresh();
+      const first = await send("/r", { key });
+      expect(first.status).toBe(303);
+      const retry = await send("/r", { key });
+      expect(retry.status).toBe(303);
+      expect(retry.headers.get("location")).toBe("https://example.com/done");
+      expect(retry.headers.get("idempotent-replayed")).toBe("true");
+      await sleep(50);
+      expect(runs).toBe(1);
+      expect(logger.errors.map((e) => String(e[0]))).toEqual([]);
     });
 
     it("StreamableFile and @Res({ passthrough: true }) responses replay byte for byte", async () => {

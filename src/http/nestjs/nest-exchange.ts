@@ -55,10 +55,13 @@ function view(
   };
 }
 
-/** After our own answer, Nest's reply (status, then send) must be a no-op. */
+/**
+ * After our own answer, Nest's reply (status, then send, json or redirect) and the headers an
+ * outer interceptor sets on its way out must be no-ops.
+ */
 function silence(response: object): void {
   const self = () => response;
-  for (const name of ["status", "code", "send", "json"]) {
+  for (const name of ["status", "code", "send", "json", "redirect", "render", "set", "header"]) {
     Object.defineProperty(response, name, { value: self, configurable: true });
   }
 }
