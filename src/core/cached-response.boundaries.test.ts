@@ -18,7 +18,7 @@ function thrown<E>(errorClass: new (...args: never[]) => E, make: () => unknown)
 
 const empty = new Uint8Array();
 const build = (parts: Record<string, unknown>) => () =>
-  new CachedResponse({ status: 200, headers: [], body: empty, ...parts } as never);
+  new CachedResponse({ status: 200, headers: [], body: empty, ...parts });
 const invalid = (make: () => unknown) => thrown(InvalidArgumentError, make);
 const malformed = (make: () => unknown) => thrown(MalformedRecordError, make);
 
@@ -84,9 +84,9 @@ describe("CachedResponse at its boundaries", () => {
       ["content-type", "application/json"],
       ["x-a", "1"],
     ]);
-    expect(CachedResponse.from({ a: 1 }, { headers: [["CONTENT-TYPE", "text/x"]] }).headers).toEqual(
-      [["CONTENT-TYPE", "text/x"]],
-    );
+    expect(
+      CachedResponse.from({ a: 1 }, { headers: [["CONTENT-TYPE", "text/x"]] }).headers,
+    ).toEqual([["CONTENT-TYPE", "text/x"]]);
     expect(CachedResponse.from(undefined).headers).toEqual([]);
   });
 

@@ -95,7 +95,6 @@ describe("IdempotencyKey at its boundaries", () => {
     }
     const key = IdempotencyKey.parse("order-7").scoped("charge");
     expect(String(key)).toBe("order-7/charge");
-    expect(`${key}`).toBe(key.value);
     expect(JSON.stringify({ key })).toBe('{"key":"order-7/charge"}');
   });
 });

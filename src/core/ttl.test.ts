@@ -57,9 +57,7 @@ describe("TTLs", () => {
     });
     expect(resolveStoreTtls({ leaseTtlMs: undefined, retentionTtlMs: 7 }).leaseTtlMs).toBe(30_000);
     expect(refusal(() => resolveStoreTtls({ leaseTtlMs: 0 })).argument).toBe("leaseTtlMs");
-    expect(refusal(() => resolveStoreTtls({ retentionTtlMs: 0 })).argument).toBe(
-      "retentionTtlMs",
-    );
+    expect(refusal(() => resolveStoreTtls({ retentionTtlMs: 0 })).argument).toBe("retentionTtlMs");
   });
 
   it("takes a call's own lease and retention over the store's, and checks them", () => {

