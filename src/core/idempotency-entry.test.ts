@@ -135,7 +135,8 @@ describe("restoreEntry", () => {
 });
 
 describe("what entry errors say", () => {
-  const completed = IdempotencyEntry.new(fingerprint).complete(CachedResponse.from("x"));
+  // Made in each test, not while collecting them: a fault then fails a test, not the file.
+  const completedEntry = () => IdempotencyEntry.new(fingerprint).complete(CachedResponse.from("x"));
 
   it("names a caller's wrong argument and what was expected", () => {
     expect(() => IdempotencyEntry.new("x" as never)).toThrow("fingerprint: expected a Fingerprint");
@@ -145,7 +146,7 @@ describe("what entry errors say", () => {
   });
 
   it("names the record field at fault", () => {
-    const good = JSON.parse(JSON.stringify(completed)) as Record<string, unknown>;
+    const good = JSON.parse(JSON.stringify(completedEntry())) as Record<string, unknown>;
     const cases: [unknown, string, string][] = [
       [null, "", "record: expected an object"],
       [{ ...good, version: 2 }, "version", "version: unsupported version 2"],
@@ -166,6 +167,7 @@ describe("what entry errors say", () => {
   });
 
   it("lets the right state through the assertions and names the wrong one", () => {
+    const completed = completedEntry();
     const processing = IdempotencyEntry.new(fingerprint);
     expect(() => {
       assertCompleted(completed);
