@@ -2,17 +2,18 @@
 // JavaScript. The backend is chosen once, at import, so each case imports the module afresh
 // (vi.resetModules) with the addon made unloadable or broken through @node-rs/xxhash's own
 // switch, NAPI_RS_NATIVE_LIBRARY_PATH, as scripts/test-portable.sh does; nothing is mocked.
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterEach, describe, expect, it, vi } from "vitest";
+import { afterAll, afterEach, describe, expect, it, vi } from "vitest";
 import { xxh3128Hex } from "./xxh3-128.ts";
 
 const require = createRequire(import.meta.url);
 const addonPath = require.resolve("@node-rs/xxhash");
 // A stand-in for a broken binary: it loads, but every digest is 0.
-const brokenBinding = join(mkdtempSync(join(tmpdir(), "xxh3-backend-")), "broken-binding.cjs");
+const scratch = mkdtempSync(join(tmpdir(), "xxh3-backend-"));
+const brokenBinding = join(scratch, "broken-binding.cjs");
 writeFileSync(brokenBinding, "module.exports = { xxh3: { xxh128: () => 0n } };\n");
 const variable = "NAPI_RS_NATIVE_LIBRARY_PATH";
 const saved = { env: process.env[variable], addon: require.cache[addonPath] };
@@ -41,6 +42,9 @@ describe("xxh3-backend", () => {
     if (saved.addon === undefined) Reflect.deleteProperty(require.cache, addonPath);
     else require.cache[addonPath] = saved.addon;
     vi.resetModules();
+  });
+  afterAll(() => {
+    rmSync(scratch, { recursive: true, force: true });
   });
 
   it("uses the addon where it loads, with the portable digests", async () => {
