@@ -67,3 +67,37 @@ describe("Fingerprint", () => {
     );
   });
 });
+
+describe("Fingerprint at its boundaries", () => {
+  it("takes 0 and 2^128 - 1 as bigints, and says what it refused", () => {
+    expect(Fingerprint.fromBigInt(0n).hex).toBe("0".repeat(32));
+    expect(Fingerprint.fromBigInt(1n).hex).toBe(`${"0".repeat(31)}1`);
+    expect(() => Fingerprint.fromBigInt(-1n)).toThrow(
+      "value: expected an unsigned 128-bit integer (a bigint)",
+    );
+    expect(() => Fingerprint.fromBytes(new Uint8Array(15))).toThrow(
+      "bytes: expected a Uint8Array of 16 bytes, got 15 bytes",
+    );
+    expect(() => Fingerprint.fromBytes("x".repeat(16) as never)).toThrow(
+      "bytes: expected a Uint8Array of 16 bytes, got string",
+    );
+  });
+
+  it("reads exactly 32 hex digits, nothing before or after them", () => {
+    const hex = "0123456789abcdef".repeat(2);
+    expect(Fingerprint.fromHex(hex).toString()).toBe(hex);
+    expect(String(Fingerprint.fromHex(hex))).toBe(hex);
+    for (const bad of [`z${hex}`, `${hex}z`, `0${hex}`, hex.slice(1), `${hex}\n`]) {
+      try {
+        Fingerprint.fromHex(bad);
+        throw new Error("expected a throw");
+      } catch (error) {
+        expect(error).toBeInstanceOf(MalformedRecordError);
+        expect((error as MalformedRecordError).path).toBe("fingerprint");
+        expect((error as MalformedRecordError).message).toBe(
+          "fingerprint: expected 32 hexadecimal digits",
+        );
+      }
+    }
+  });
+});

@@ -133,3 +133,102 @@ describe("restoreEntry", () => {
     }
   });
 });
+
+describe("what entry errors say", () => {
+  // Made in each test, not while collecting them: a fault then fails a test, not the file.
+  const completedEntry = () => IdempotencyEntry.new(fingerprint).complete(CachedResponse.from("x"));
+
+  it("names a caller's wrong argument and what was expected", () => {
+    expect(() => IdempotencyEntry.new("x" as never)).toThrow("fingerprint: expected a Fingerprint");
+    expect(() => IdempotencyEntry.new(fingerprint).complete({} as never)).toThrow(
+      "response: expected a CachedResponse",
+    );
+  });
+
+  it("names the record field at fault", () => {
+    const good = JSON.parse(JSON.stringify(completedEntry())) as Record<string, unknown>;
+    const cases: [unknown, string, string][] = [
+      [null, "", "record: expected an object"],
+      [{ ...good, version: 2 }, "version", "version: unsupported version 2"],
+      [{ ...good, version: undefined }, "version", "version: unsupported version undefined"],
+      [{ ...good, state: "done" }, "state", "state: expected processing or completed"],
+      [{ ...good, fingerprint: 7 }, "fingerprint", "fingerprint: expected 32 hexadecimal digits"],
+    ];
+    for (const [json, path, message] of cases) {
+      try {
+        IdempotencyEntry.fromJSON(json);
+        throw new Error("expected a throw");
+      } catch (error) {
+        expect(error).toBeInstanceOf(MalformedRecordError);
+        expect((error as MalformedRecordError).path).toBe(path);
+        expect((error as MalformedRecordError).message).toBe(message);
+      }
+    }
+  });
+
+  it("lets the right state through the assertions and names the wrong one", () => {
+    const completed = completedEntry();
+    const processing = IdempotencyEntry.new(fingerprint);
+    expect(() => {
+      assertCompleted(completed);
+    }).not.toThrow();
+    expect(() => {
+      assertProcessing(processing);
+    }).not.toThrow();
+    const stateError = (assert: () => void): EntryStateError => {
+      try {
+        assert();
+      } catch (error) {
+        expect(error).toBeInstanceOf(EntryStateError);
+        return error as EntryStateError;
+      }
+      throw new Error("expected a throw");
+    };
+    const cases: [unknown, string][] = [
+      [processing, "processing"],
+      [completed, "completed"],
+      [null, "null"],
+      [undefined, "undefined"],
+      [{ state: "completed" }, "object"],
+      ["completed", "string"],
+    ];
+    for (const [entry, actual] of cases) {
+      if (actual !== "completed") {
+        const error = stateError(() => {
+          assertCompleted(entry);
+        });
+        expect([error.expected, error.actual]).toEqual(["completed", actual]);
+        expect(error.message).toBe(`expected a completed entry, got ${actual}`);
+      }
+      if (actual !== "processing") {
+        const error = stateError(() => {
+          assertProcessing(entry);
+        });
+        expect([error.expected, error.actual]).toEqual(["processing", actual]);
+        expect(error.message).toBe(`expected a processing entry, got ${actual}`);
+      }
+    }
+  });
+
+  it("says which of a store's parts is of the wrong type", () => {
+    const response = CachedResponse.from("ok");
+    const cases: [unknown, string][] = [
+      [
+        { state: "processing", fingerprint: fingerprint.hex },
+        "fingerprint: expected a Fingerprint",
+      ],
+      [{ state: "completed", fingerprint, response: "ok" }, "response: expected a CachedResponse"],
+      [{ state: "done", fingerprint, response }, "state: expected processing or completed"],
+    ];
+    for (const [parts, message] of cases) {
+      try {
+        restoreEntry(parts as never);
+        throw new Error("expected a throw");
+      } catch (error) {
+        expect(error).toBeInstanceOf(InvalidArgumentError);
+        expect((error as InvalidArgumentError).argument).toBe("parts");
+        expect((error as InvalidArgumentError).message).toBe(`parts: ${message}`);
+      }
+    }
+  });
+});
