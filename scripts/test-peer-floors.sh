@@ -39,8 +39,11 @@ done
 echo
 tests=(test/http/express.test.ts test/http/fastify.test.ts test/http/hono.test.ts
   test/http/edges.test.ts test/stores/valkey-store.test.ts
-  src/stores/valkey/valkey-store.conformance.test.ts src/tracing/traced-store.test.ts)
+  test/stores/valkey-store.conformance.test.ts src/tracing/traced-store.test.ts)
 [ $# -gt 0 ] && tests=("$@")
 # One retry: the HTTP suite's disconnect test races a 100 ms timer and can lose under heavy
 # load (seen once with Express 4.21 on a machine at load 14; it passes alone on every floor).
-IDEMPOTENT_SKIP_TEST_SETUP=1 npx vitest run --retry=1 "${tests[@]}"
+# Nest 11+ needs Express 5: with Express 4 the adapter tests leave the Nest apps out.
+without_nest=0
+[[ " ${floors[*]} " == *" express@4"* ]] && without_nest=1
+IDEMPOTENT_WITHOUT_NEST=$without_nest IDEMPOTENT_SKIP_TEST_SETUP=1 npx vitest run --retry=1 "${tests[@]}"
