@@ -5,16 +5,7 @@ import { describe, expect, it } from "vitest";
 import { InvalidArgumentError } from "../errors/invalid-argument-error.ts";
 import { MalformedRecordError } from "../errors/malformed-record-error.ts";
 import { CachedResponse } from "./cached-response.ts";
-
-function thrown<E>(errorClass: new (...args: never[]) => E, make: () => unknown): E {
-  try {
-    make();
-  } catch (error) {
-    expect(error).toBeInstanceOf(errorClass);
-    return error as E;
-  }
-  throw new Error("expected a throw");
-}
+import { thrown } from "../../test/core/thrown.ts";
 
 const empty = new Uint8Array();
 const build = (parts: Record<string, unknown>) => () =>

@@ -4,16 +4,7 @@
 import { describe, expect, it } from "vitest";
 import { InvalidKeyError } from "../errors/invalid-key-error.ts";
 import { IdempotencyKey } from "./idempotency-key.ts";
-
-function refusal(make: () => unknown): InvalidKeyError {
-  try {
-    make();
-  } catch (error) {
-    expect(error).toBeInstanceOf(InvalidKeyError);
-    return error as InvalidKeyError;
-  }
-  throw new Error("expected a throw");
-}
+import { thrown } from "../../test/core/thrown.ts";
 
 describe("IdempotencyKey at its boundaries", () => {
   it("accepts the characters just outside the control ranges", () => {
@@ -30,7 +21,7 @@ describe("IdempotencyKey at its boundaries", () => {
       ["b\u009f", "U+009f"],
     ];
     for (const [value, codePoint] of cases) {
-      const error = refusal(() => IdempotencyKey.parse(value));
+      const error = thrown(InvalidKeyError, () => IdempotencyKey.parse(value));
       expect(error.code).toBe("ERR_IDEMPOTENT_INVALID_KEY");
       expect(error.reason).toBe("control-character");
       expect(error.message).toBe(`key contains the control character ${codePoint}`);
@@ -54,24 +45,24 @@ describe("IdempotencyKey at its boundaries", () => {
       "\ud800\ue000",
       "😀\ude00",
     ]) {
-      const error = refusal(() => IdempotencyKey.parse(value));
+      const error = thrown(InvalidKeyError, () => IdempotencyKey.parse(value));
       expect(error.reason).toBe("control-character");
       expect(error.message).toBe("key contains a lone surrogate");
     }
   });
 
   it("says what is wrong in words a log reader understands", () => {
-    expect(refusal(() => IdempotencyKey.parse(42)).message).toBe(
+    expect(thrown(InvalidKeyError, () => IdempotencyKey.parse(42)).message).toBe(
       "key must be a string, got number",
     );
-    expect(refusal(() => IdempotencyKey.parse("")).message).toBe("key is empty");
-    expect(refusal(() => IdempotencyKey.parse("x".repeat(256))).message).toBe(
+    expect(thrown(InvalidKeyError, () => IdempotencyKey.parse("")).message).toBe("key is empty");
+    expect(thrown(InvalidKeyError, () => IdempotencyKey.parse("x".repeat(256))).message).toBe(
       "key is longer than 255 UTF-8 bytes",
     );
-    expect(refusal(() => IdempotencyKey.parse("a:b")).message).toBe(
+    expect(thrown(InvalidKeyError, () => IdempotencyKey.parse("a:b")).message).toBe(
       'key contains ":", reserved as a separator',
     );
-    expect(refusal(() => IdempotencyKey.parse("a/b")).message).toBe(
+    expect(thrown(InvalidKeyError, () => IdempotencyKey.parse("a/b")).message).toBe(
       'key contains "/", reserved as a separator',
     );
   });
@@ -79,19 +70,21 @@ describe("IdempotencyKey at its boundaries", () => {
   it("checks a scope as a key segment and the scoped key's length, up to 255 bytes", () => {
     const root = IdempotencyKey.parse("x".repeat(250));
     expect(root.scoped("abcd").value).toHaveLength(255);
-    const tooLong = refusal(() => root.scoped("abcde"));
+    const tooLong = thrown(InvalidKeyError, () => root.scoped("abcde"));
     expect(tooLong.reason).toBe("too-long");
     expect(tooLong.message).toBe("scoped key is longer than 255 UTF-8 bytes");
-    expect(refusal(() => root.scoped("")).message).toBe("scope is empty");
-    expect(refusal(() => root.scoped(7 as never)).message).toBe(
+    expect(thrown(InvalidKeyError, () => root.scoped("")).message).toBe("scope is empty");
+    expect(thrown(InvalidKeyError, () => root.scoped(7 as never)).message).toBe(
       "scope must be a string, got number",
     );
-    expect(refusal(() => root.scoped("a:b")).reason).toBe("reserved-character");
+    expect(thrown(InvalidKeyError, () => root.scoped("a:b")).reason).toBe("reserved-character");
   });
 
   it("reads only strings from JSON, and prints as its value", () => {
     for (const json of [42, null, ["a"], { value: "a" }]) {
-      expect(refusal(() => IdempotencyKey.fromJSON(json)).reason).toBe("not-a-string");
+      expect(thrown(InvalidKeyError, () => IdempotencyKey.fromJSON(json)).reason).toBe(
+        "not-a-string",
+      );
     }
     const key = IdempotencyKey.parse("order-7").scoped("charge");
     expect(String(key)).toBe("order-7/charge");

@@ -3,16 +3,7 @@ import { InvalidArgumentError } from "../errors/invalid-argument-error.ts";
 import { FencingToken } from "./fencing-token.ts";
 import { IdempotencyKey } from "./idempotency-key.ts";
 import { assertFencingToken, assertIdempotencyKey } from "./store-arguments.ts";
-
-function refusal(make: () => unknown): InvalidArgumentError {
-  try {
-    make();
-  } catch (error) {
-    expect(error).toBeInstanceOf(InvalidArgumentError);
-    return error as InvalidArgumentError;
-  }
-  throw new Error("expected a throw");
-}
+import { thrown } from "../../test/core/thrown.ts";
 
 describe("store argument checks", () => {
   it("let a real key and a real token through", () => {
@@ -26,14 +17,14 @@ describe("store argument checks", () => {
 
   it("refuse look-alikes, strings and nothing, naming the argument", () => {
     for (const bad of ["k", { value: "k" }, IdempotencyKey.parse("k").toJSON(), null, undefined]) {
-      const error = refusal(() => {
+      const error = thrown(InvalidArgumentError, () => {
         assertIdempotencyKey(bad);
       });
       expect(error.argument).toBe("key");
       expect(error.message).toBe("key: expected an IdempotencyKey");
     }
     for (const bad of [1, 1n, "1", { value: 1n }, FencingToken.from(1).toJSON(), undefined]) {
-      const error = refusal(() => {
+      const error = thrown(InvalidArgumentError, () => {
         assertFencingToken(bad);
       });
       expect(error.argument).toBe("fencingToken");

@@ -9,18 +9,9 @@ import {
   retentionOf,
   validateTtlMs,
 } from "./ttl.ts";
+import { thrown } from "../../test/core/thrown.ts";
 
 /** The error `make` throws, checked to be an InvalidArgumentError. */
-function refusal(make: () => unknown): InvalidArgumentError {
-  try {
-    make();
-  } catch (error) {
-    expect(error).toBeInstanceOf(InvalidArgumentError);
-    return error as InvalidArgumentError;
-  }
-  throw new Error("expected a throw");
-}
-
 describe("TTLs", () => {
   it("has the documented defaults and ceiling: 30 s lease, 24 h retention, 2^31 - 1 ms", () => {
     expect(defaultLeaseTtlMs).toBe(30_000);
@@ -36,14 +27,16 @@ describe("TTLs", () => {
 
   it("refuses anything else with the argument's name, the range and the value", () => {
     for (const bad of [0, -1, maxTtlMs + 1, 1.5, Number.NaN, Infinity, "100", 100n, null]) {
-      const error = refusal(() => validateTtlMs(bad));
+      const error = thrown(InvalidArgumentError, () => validateTtlMs(bad));
       expect(error.code).toBe("ERR_IDEMPOTENT_INVALID_ARGUMENT");
       expect(error.argument).toBe("ttlMs");
       expect(error.message).toBe(
         `ttlMs: expected a whole number of milliseconds from 1 to 2147483647, got ${String(bad)}`,
       );
     }
-    expect(refusal(() => validateTtlMs(0, "retentionTtlMs")).argument).toBe("retentionTtlMs");
+    expect(thrown(InvalidArgumentError, () => validateTtlMs(0, "retentionTtlMs")).argument).toBe(
+      "retentionTtlMs",
+    );
   });
 
   it("resolves a store's defaults, frozen, filling in the library's own", () => {
@@ -56,8 +49,12 @@ describe("TTLs", () => {
       retentionTtlMs: 7,
     });
     expect(resolveStoreTtls({ leaseTtlMs: undefined, retentionTtlMs: 7 }).leaseTtlMs).toBe(30_000);
-    expect(refusal(() => resolveStoreTtls({ leaseTtlMs: 0 })).argument).toBe("leaseTtlMs");
-    expect(refusal(() => resolveStoreTtls({ retentionTtlMs: 0 })).argument).toBe("retentionTtlMs");
+    expect(thrown(InvalidArgumentError, () => resolveStoreTtls({ leaseTtlMs: 0 })).argument).toBe(
+      "leaseTtlMs",
+    );
+    expect(
+      thrown(InvalidArgumentError, () => resolveStoreTtls({ retentionTtlMs: 0 })).argument,
+    ).toBe("retentionTtlMs");
   });
 
   it("takes a call's own lease and retention over the store's, and checks them", () => {
@@ -69,9 +66,11 @@ describe("TTLs", () => {
     expect(retentionOf(undefined, defaults)).toBe(20);
     expect(retentionOf({}, defaults)).toBe(20);
     expect(retentionOf({ retentionTtlMs: 4 }, defaults)).toBe(4);
-    expect(refusal(() => leaseOf({ leaseTtlMs: 0 }, defaults)).message).toMatch(/^leaseTtlMs: /);
-    expect(refusal(() => retentionOf({ retentionTtlMs: 1.5 }, defaults)).message).toMatch(
-      /^retentionTtlMs: .* got 1\.5$/,
-    );
+    expect(
+      thrown(InvalidArgumentError, () => leaseOf({ leaseTtlMs: 0 }, defaults)).message,
+    ).toMatch(/^leaseTtlMs: /);
+    expect(
+      thrown(InvalidArgumentError, () => retentionOf({ retentionTtlMs: 1.5 }, defaults)).message,
+    ).toMatch(/^retentionTtlMs: .* got 1\.5$/);
   });
 });
