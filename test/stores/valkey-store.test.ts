@@ -233,6 +233,20 @@ describe("ValkeyStore", () => {
     }
   });
 
+  /** Reads `key` back: a well-formed entry or a MalformedRecordError, counted; nothing else. */
+  async function tally(key: IdempotencyKey, answers: { entries: number; errors: number }) {
+    try {
+      const stored = await store.get(key);
+      if (stored !== undefined) {
+        expect(["processing", "completed"]).toContain(stored.entry.state);
+        answers.entries++;
+      }
+    } catch (error) {
+      expect(error).toBeInstanceOf(MalformedRecordError);
+      answers.errors++;
+    }
+  }
+
   it("answers random version-1 record contents only with a typed error or a well-formed entry", async () => {
     const key = IdempotencyKey.random();
     const recordKey = store.recordKey(key);
@@ -268,16 +282,7 @@ describe("ValkeyStore", () => {
         await raw.del(recordKey);
         await raw.hset(recordKey, fields);
         await raw.pexpire(recordKey, 60_000);
-        try {
-          const stored = await store.get(key);
-          if (stored !== undefined) {
-            expect(["processing", "completed"]).toContain(stored.entry.state);
-            answers.entries++;
-          }
-        } catch (error) {
-          expect(error).toBeInstanceOf(MalformedRecordError);
-          answers.errors++;
-        }
+        await tally(key, answers);
       }),
       { numRuns: 300 },
     );
@@ -312,16 +317,7 @@ describe("ValkeyStore", () => {
     await fc.assert(
       fc.asyncProperty(record, async (value) => {
         await writeV2(raw, recordKey, value, 60_000);
-        try {
-          const stored = await store.get(key);
-          if (stored !== undefined) {
-            expect(["processing", "completed"]).toContain(stored.entry.state);
-            answers.entries++;
-          }
-        } catch (error) {
-          expect(error).toBeInstanceOf(MalformedRecordError);
-          answers.errors++;
-        }
+        await tally(key, answers);
       }),
       { numRuns: 300 },
     );
