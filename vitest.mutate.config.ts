@@ -1,11 +1,11 @@
 import { defineConfig, type ViteUserConfig } from "vitest/config";
 
 // The tests StrykerJS runs for each mutant (`npm run mutate`): the unit and store tests under
-// src/, test/core/ and test/stores/, without the store conformance matrix (two servers, three
+// test/core/, test/execution/, test/utils/, test/tracing/ and test/stores/, without the store conformance matrix (two servers, three
 // client families and a cluster, about 25 s) and without the HTTP, example and fault tests.
 // Stryker runs only the tests that cover a mutant. MUTATE_TESTS (comma-separated globs) narrows
 // the set, e.g. to a folder's own unit tests when the store tests, which start servers, would
-// make a run of the core take hours: MUTATE_TESTS='src/core/**/*.test.ts,test/core/*.test.ts'.
+// make a run of the core take hours: MUTATE_TESTS='test/core/**/*.test.ts'.
 const narrowed = process.env["MUTATE_TESTS"]?.split(",").filter(Boolean);
 
 const config: ViteUserConfig = defineConfig({
@@ -13,7 +13,13 @@ const config: ViteUserConfig = defineConfig({
     include:
       narrowed !== undefined && narrowed.length > 0
         ? narrowed
-        : ["src/**/*.test.ts", "test/core/*.test.ts", "test/stores/*.test.ts"],
+        : [
+            "test/core/**/*.test.ts",
+            "test/execution/**/*.test.ts",
+            "test/utils/**/*.test.ts",
+            "test/tracing/**/*.test.ts",
+            "test/stores/**/*.test.ts",
+          ],
     exclude: ["test/stores/valkey-store.conformance.test.ts"],
     testTimeout: 30_000,
     hookTimeout: 120_000,

@@ -39,7 +39,7 @@ done
 echo
 tests=(test/http/express.test.ts test/http/fastify.test.ts test/http/hono.test.ts
   test/http/edges.test.ts test/stores/valkey-store.test.ts
-  test/stores/valkey-store.conformance.test.ts src/tracing/traced-store.test.ts)
+  test/stores/valkey-store.conformance.test.ts test/tracing/traced-store.test.ts)
 [ $# -gt 0 ] && tests=("$@")
 # One retry: the HTTP suite's disconnect test races a 100 ms timer and can lose under heavy
 # load (seen once with Express 4.21 on a machine at load 14; it passes alone on every floor).

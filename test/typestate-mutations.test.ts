@@ -6,7 +6,7 @@ import ts from "typescript";
 import { describe, expect, it } from "vitest";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
-const typeTests = join(root, "src/core/typestate.test-d.ts");
+const typeTests = join(root, "test/core/typestate.test-d.ts");
 
 function diagnostics(mutation?: { file: string; from: string; to: string }): string[] {
   const config = ts.getParsedCommandLineOfConfigFile(
