@@ -10,7 +10,11 @@ import { InvalidArgumentError } from "../../../src/errors/invalid-argument-error
 import { StoreCapacityError } from "../../../src/errors/store-capacity-error.ts";
 import { StoreClosedError } from "../../../src/errors/store-closed-error.ts";
 import { runStoreConformance } from "../../../src/testing/store-conformance.ts";
-import { defaultMaxBytes, defaultMaxEntries, MemoryStore } from "../../../src/stores/memory/memory-store.ts";
+import {
+  defaultMaxBytes,
+  defaultMaxEntries,
+  MemoryStore,
+} from "../../../src/stores/memory/memory-store.ts";
 import { maxClaimBytes, minMaxBytes, recordBytes } from "../../../src/stores/memory/record-size.ts";
 
 let now = Date.now();
