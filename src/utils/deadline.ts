@@ -1,48 +1,121 @@
 import { InvalidArgumentError } from "../errors/invalid-argument-error.ts";
+import { IntervalQueue, IntervalQueueEntry } from "./interval-queue.ts";
+import { systemTimers } from "./timers.ts";
 
 /** Node.js timers fire at once for delays past 2^31 - 1 ms, so longer deadlines are refused. */
 const maxTimerMs = 2_147_483_647;
 
 /**
+ * One queue per deadline length: every call with the same `timeoutMs` is due in the order it
+ * started, so one background timer serves them all and a call that settles in time costs no
+ * timer of its own. A process uses a handful of lengths (its stores' options).
+ */
+const queues = new Map<number, IntervalQueue>();
+
+function queueFor(timeoutMs: number): IntervalQueue {
+  let queue = queues.get(timeoutMs);
+  if (queue === undefined) {
+    queue = new IntervalQueue(timeoutMs, systemTimers);
+    queues.set(timeoutMs, queue);
+  }
+  return queue;
+}
+
+/**
+ * The deadline of one {@link withDeadline} call, as its work sees it.
+ *
+ * @example
+ * ```ts
+ * await withDeadline(2000, (deadline) => client.send(["PING"], deadline.signal), onTimeout);
+ * ```
+ */
+export interface Deadline {
+  /**
+   * Aborted when the deadline passes, with the `onTimeout()` error as its reason. Made on first
+   * read: work that cannot withdraw a command should not read it, and then costs no
+   * `AbortController`.
+   */
+  readonly signal: AbortSignal;
+  /** Whether the deadline has passed (the call has rejected already). */
+  readonly expired: boolean;
+}
+
+class PendingDeadline extends IntervalQueueEntry implements Deadline {
+  readonly #onTimeout: () => Error;
+  readonly #reject: (error: Error) => void;
+  #controller: AbortController | undefined;
+  #reason: Error | undefined;
+
+  constructor(onTimeout: () => Error, reject: (error: Error) => void) {
+    super();
+    this.#onTimeout = onTimeout;
+    this.#reject = reject;
+  }
+
+  get signal(): AbortSignal {
+    if (this.#controller === undefined) {
+      this.#controller = new AbortController();
+      if (this.#reason !== undefined) this.#controller.abort(this.#reason);
+    }
+    return this.#controller.signal;
+  }
+
+  get expired(): boolean {
+    return this.#reason !== undefined;
+  }
+
+  fire(): void {
+    const error = this.#onTimeout();
+    this.#reason = error;
+    this.#controller?.abort(error);
+    this.#reject(error);
+  }
+}
+
+/**
  * Runs `work` with a deadline. When `timeoutMs` passes first, the returned promise rejects with
- * `onTimeout()` and `work`'s signal is aborted, so it sends nothing more and a client that
- * honours the signal drops a command it has not written yet. A reply that arrives after the
- * deadline is ignored, a late rejection included (it never becomes an unhandled rejection). The
- * timer is cleared as soon as `work` settles and never keeps the process alive.
+ * `onTimeout()` and the deadline's signal is aborted, so work that reads it sends nothing more
+ * and a client that honours it drops a command it has not written yet. A reply that arrives
+ * after the deadline is ignored, a late rejection included (it never becomes an unhandled
+ * rejection). Deadlines never keep the process alive.
  *
  * @example
  * ```ts
  * const reply = await withDeadline(
  *   2000,
- *   (signal) => connection.command(["PING"], signal),
+ *   (deadline) => connection.command(["PING"], deadline.signal),
  *   () => new Error("no reply within 2000 ms"),
  * );
  * ```
  */
-export async function withDeadline<T>(
+export function withDeadline<T>(
   timeoutMs: number,
-  work: (signal: AbortSignal) => Promise<T>,
+  work: (deadline: Deadline) => Promise<T>,
   onTimeout: () => Error,
 ): Promise<T> {
-  const controller = new AbortController();
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => {
-        const error = onTimeout();
-        controller.abort(error);
-        reject(error);
-      },
-      Math.min(timeoutMs, maxTimerMs),
-    );
-    timer.unref();
+  return new Promise<T>((resolve, reject) => {
+    const queue = queueFor(Math.min(timeoutMs, maxTimerMs));
+    const deadline = new PendingDeadline(onTimeout, reject);
+    queue.schedule(deadline);
+    // Settling a settled promise does nothing: whichever of work and deadline comes first wins.
+    // The work's own rejection is passed on as it is, like `await` would.
+    const fail = (error: unknown): void => {
+      queue.cancel(deadline);
+      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- passed on as is
+      reject(error);
+    };
+    let running: Promise<T>;
+    try {
+      running = work(deadline);
+    } catch (error) {
+      fail(error);
+      return;
+    }
+    running.then((value) => {
+      queue.cancel(deadline);
+      resolve(value);
+    }, fail);
   });
-  try {
-    // race() subscribes to `work`, so its rejection after the deadline is handled, not thrown.
-    return await Promise.race([work(controller.signal), deadline]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 /**

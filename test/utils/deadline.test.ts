@@ -27,8 +27,8 @@ describe("withDeadline", () => {
     let seen: AbortSignal | undefined;
     const value = await withDeadline(
       30,
-      async (signal) => {
-        seen = signal;
+      async (deadline) => {
+        seen = deadline.signal;
         return 42;
       },
       () => {
@@ -62,8 +62,8 @@ describe("withDeadline", () => {
       const started = performance.now();
       const error = await withDeadline(
         40,
-        (given) => {
-          signal = given;
+        (deadline) => {
+          signal = deadline.signal;
           return new Promise<never>((_, reject) => {
             rejectLate = reject;
           });
@@ -78,6 +78,72 @@ describe("withDeadline", () => {
     });
     expect(rejectLate).toBeTypeOf("function");
     expect(unhandled).toEqual([]);
+  });
+
+  it("hands work that reads the signal only after the deadline an aborted one", async () => {
+    const timeout = new Error("timeout");
+    let late: Promise<{ expired: boolean; signal: AbortSignal }> | undefined;
+    const error = await withDeadline(
+      20,
+      (deadline) => {
+        expect(deadline.expired).toBe(false);
+        late = sleep(60).then(() => ({ expired: deadline.expired, signal: deadline.signal }));
+        return new Promise<never>(() => {});
+      },
+      () => timeout,
+    ).catch((caught: unknown) => caught);
+    expect(error).toBe(timeout);
+    const seen = await late;
+    expect(seen?.expired).toBe(true);
+    expect(seen?.signal.aborted).toBe(true);
+    expect(seen?.signal.reason).toBe(timeout);
+  });
+
+  it("rejects when the work throws before it returns a promise", async () => {
+    const failure = new Error("bad arguments");
+    await expect(
+      withDeadline(
+        1000,
+        () => {
+          throw failure;
+        },
+        () => new Error("timeout"),
+      ),
+    ).rejects.toBe(failure);
+  });
+
+  it("keeps each call's own deadline when many share one length", async () => {
+    // Calls started 0, 30 and 60 ms apart with a 100 ms deadline; the second one answers at 50.
+    const started = performance.now();
+    const outcomes: [string, number][] = [];
+    const call = (name: string, answerAfterMs?: number) =>
+      withDeadline(
+        100,
+        () =>
+          answerAfterMs === undefined
+            ? new Promise<never>(() => {})
+            : sleep(answerAfterMs).then(() => name),
+        () => new Error(name),
+      ).then(
+        (value) => outcomes.push([`${value} answered`, performance.now() - started]),
+        (error: unknown) =>
+          outcomes.push([`${(error as Error).message} timed out`, performance.now() - started]),
+      );
+    const calls = [call("first")];
+    await sleep(30);
+    calls.push(call("second", 20));
+    await sleep(30);
+    calls.push(call("third"));
+    await Promise.all(calls);
+    expect(outcomes.map(([what]) => what)).toEqual([
+      "second answered",
+      "first timed out",
+      "third timed out",
+    ]);
+    const at = new Map(outcomes);
+    expect(at.get("first timed out")).toBeGreaterThanOrEqual(98);
+    expect(at.get("first timed out")).toBeLessThan(150);
+    expect(at.get("third timed out")).toBeGreaterThanOrEqual(158);
   });
 
   it("never keeps the process alive", () => {

@@ -57,7 +57,7 @@ async function checkNode(
   try {
     const reply = await withDeadline(
       timeoutMs,
-      (signal) => connection.command(["CONFIG", "GET", ...settings], signal),
+      (deadline) => connection.command(["CONFIG", "GET", ...settings], deadline.signal),
       () => deadlineError(operation, timeoutMs),
     );
     config = toRecord(reply);

@@ -21,6 +21,12 @@ export type CommandArgument = string | Buffer;
 export interface ValkeyConnection {
   /** Whether the client spreads keys over a cluster (WAIT is then not routable). */
   readonly cluster: boolean;
+  /**
+   * `false` when the methods ignore their `signal` (the client cannot withdraw a command): the
+   * store then passes none and spares an `AbortController` per operation. Absent means they
+   * use it.
+   */
+  readonly signals?: boolean;
   /** EVALSHA; rejects with the server's error, NOSCRIPT included. */
   evalsha(
     sha: string,
@@ -101,6 +107,7 @@ function fromIoredis(client: IoredisLikeClient): ValkeyConnection {
   const cluster = typeof client.nodes === "function";
   return {
     cluster,
+    signals: false,
     evalsha: (sha, keys, args) => client.callBuffer("EVALSHA", sha, keys.length, ...keys, ...args),
     eval: (source, keys, args) => client.callBuffer("EVAL", source, keys.length, ...keys, ...args),
     command: ([name = "", ...args]) => client.call(name, ...args),

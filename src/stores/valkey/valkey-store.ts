@@ -41,7 +41,7 @@ import {
   type Script,
 } from "./scripts.ts";
 import { guardClientErrors } from "./client-errors.ts";
-import { validateDeadlineMs, withDeadline } from "../../utils/deadline.ts";
+import { validateDeadlineMs, withDeadline, type Deadline } from "../../utils/deadline.ts";
 import { deadlineError, toStoreError } from "./to-store-error.ts";
 import {
   toValkeyConnection,
@@ -415,26 +415,32 @@ export class ValkeyStore implements IdempotencyStore {
   ): Promise<unknown> {
     const keys = [recordKey];
     const timeoutMs = this.#operationTimeoutMs;
+    const connection = this.connection;
     return withDeadline(
       timeoutMs,
-      async (signal) => {
+      async (deadline) => {
         try {
-          return await this.connection.evalsha(script.sha, keys, args, signal);
+          return await connection.evalsha(script.sha, keys, args, this.#signal(deadline));
         } catch (error) {
           if (!(error instanceof Error) || !error.message.startsWith("NOSCRIPT")) {
             throw toStoreError(error, operation);
           }
         }
         // The caller has its timeout already: send no write it no longer waits for.
-        if (signal.aborted) throw deadlineError(operation, timeoutMs);
+        if (deadline.expired) throw deadlineError(operation, timeoutMs);
         try {
-          return await this.connection.eval(script.source, keys, args, signal);
+          return await connection.eval(script.source, keys, args, this.#signal(deadline));
         } catch (error) {
           throw toStoreError(error, operation);
         }
       },
       () => deadlineError(operation, timeoutMs),
     );
+  }
+
+  /** The deadline's signal for a connection that uses it; none for one that does not. */
+  #signal(deadline: Deadline): AbortSignal | undefined {
+    return this.connection.signals === false ? undefined : deadline.signal;
   }
 
   async #replicate(operation: string): Promise<void> {
@@ -445,11 +451,11 @@ export class ValkeyStore implements IdempotencyStore {
     const acknowledged = Number(
       await withDeadline(
         timeoutMs,
-        async (signal) => {
+        async (deadline) => {
           try {
             return await this.connection.command(
               ["WAIT", String(wait.replicas), String(wait.timeoutMs)],
-              signal,
+              this.#signal(deadline),
             );
           } catch (error) {
             throw toStoreError(error, operation);
