@@ -22,9 +22,10 @@ export interface ValkeyConnection {
   /** Whether the client spreads keys over a cluster (WAIT is then not routable). */
   readonly cluster: boolean;
   /**
-   * `false` when the methods ignore their `signal` (the client cannot withdraw a command): the
-   * store then passes none and spares an `AbortController` per operation. Absent means they
-   * use it.
+   * `false` when the methods would ignore their `signal` (the client cannot withdraw a command,
+   * or writes it at once): the store then passes none and spares an `AbortController` per
+   * operation. Read before each operation, so it may follow the connection's state. Absent
+   * means they use it.
    */
   readonly signals?: boolean;
   /** EVALSHA; rejects with the server's error, NOSCRIPT included. */
@@ -80,6 +81,8 @@ export interface NodeRedisLikeClient {
   eval(source: string, options: NodeRedisEvalOptions): Promise<unknown>;
   /** A client's `sendCommand(args)`, or a cluster's `sendCommand(firstKey, readonly, args)`. */
   sendCommand(...args: never[]): Promise<unknown>;
+  /** Whether the client is connected and writes commands as they come. */
+  readonly isReady?: boolean;
   /** Present on a cluster. */
   masters?: readonly unknown[];
   nodeClient?: (node: never) => unknown;
@@ -132,6 +135,12 @@ function fromNodeRedis(client: NodeRedisLikeClient): ValkeyConnection {
   const send = client.sendCommand.bind(client) as (...args: unknown[]) => Promise<unknown>;
   return {
     cluster,
+    // A connected client writes a command on its next turn, and a written command cannot be
+    // withdrawn: a signal is worth its cost (an AbortController and its listeners per command)
+    // only while commands wait in the queue for the connection to come back.
+    get signals() {
+      return client.isReady !== true;
+    },
     evalsha: (sha, keys, args, signal) =>
       scoped(signal).evalSha(sha, { keys: [...keys], arguments: [...args] }),
     eval: (source, keys, args, signal) =>
