@@ -1,6 +1,6 @@
 import { InvalidArgumentError } from "../errors/invalid-argument-error.ts";
 import { IntervalQueue, IntervalQueueEntry } from "./interval-queue.ts";
-import { systemTimers } from "./timers.ts";
+import { systemTimers, type Timers } from "./timers.ts";
 
 /** Node.js timers fire at once for delays past 2^31 - 1 ms, so longer deadlines are refused. */
 const maxTimerMs = 2_147_483_647;
@@ -12,10 +12,13 @@ const maxTimerMs = 2_147_483_647;
  */
 const queues = new Map<number, IntervalQueue>();
 
+// A monotonic clock: a wall clock stepped back or forward must not time out calls in flight.
+const monotonicTimers: Timers = { ...systemTimers, now: () => performance.now() };
+
 function queueFor(timeoutMs: number): IntervalQueue {
   let queue = queues.get(timeoutMs);
   if (queue === undefined) {
-    queue = new IntervalQueue(timeoutMs, systemTimers);
+    queue = new IntervalQueue(timeoutMs, monotonicTimers);
     queues.set(timeoutMs, queue);
   }
   return queue;

@@ -1,6 +1,6 @@
 import { execFileSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { InvalidArgumentError } from "../../src/errors/invalid-argument-error.ts";
 import { validateDeadlineMs, withDeadline } from "../../src/utils/deadline.ts";
 
@@ -144,6 +144,30 @@ describe("withDeadline", () => {
     expect(at.get("first timed out")).toBeGreaterThanOrEqual(98);
     expect(at.get("first timed out")).toBeLessThan(150);
     expect(at.get("third timed out")).toBeGreaterThanOrEqual(158);
+  });
+
+  it("keeps time by a monotonic clock: a wall clock stepped back times out no call early", async () => {
+    const realNow = Date.now.bind(Date);
+    const first = withDeadline(
+      100,
+      () => new Promise<never>(() => {}),
+      () => new Error("first"),
+    ).catch((error: unknown) => error);
+    await sleep(50);
+    const second = withDeadline(
+      100,
+      () => sleep(90).then(() => "second answered"),
+      () => new Error("second timed out"),
+    ).catch((error: unknown) => error);
+    await sleep(20);
+    // The wall clock steps an hour back while both wait; the first still times out at 100 ms.
+    const stepped = vi.spyOn(Date, "now").mockImplementation(() => realNow() - 3_600_000);
+    try {
+      expect(await first).toEqual(new Error("first"));
+      expect(await second).toBe("second answered");
+    } finally {
+      stepped.mockRestore();
+    }
   });
 
   it("never keeps the process alive", () => {
