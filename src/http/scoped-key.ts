@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { hash } from "node:crypto";
 import { IdempotencyKey, maxKeyBytes } from "../core/idempotency-key.ts";
 
 /**
@@ -32,9 +32,8 @@ export function clientKeyProblem(key: string): string | undefined {
  * ```
  */
 export function scopedKey(scope: string | null, key: string): IdempotencyKey {
-  // JSON keeps the two parts apart: no scope/key pair encodes like another.
-  const digest = createHash("sha256")
-    .update(JSON.stringify([scope, key]))
-    .digest("base64url");
+  // JSON keeps the two parts apart: no scope/key pair encodes like another. The one-shot hash
+  // costs half of a Hash object's, on every guarded request.
+  const digest = hash("sha256", JSON.stringify([scope, key]), "base64url");
   return IdempotencyKey.parse(`h1.${digest}`);
 }

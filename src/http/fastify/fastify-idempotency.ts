@@ -43,7 +43,7 @@ function view(request: FastifyRequest): HttpRequestView {
   };
 }
 
-async function send(reply: FastifyReply, response: CachedResponseParts): Promise<FastifyReply> {
+function send(reply: FastifyReply, response: CachedResponseParts): FastifyReply {
   void reply.code(response.status);
   // Set, not append: a header a hook set earlier (CORS, say) is not repeated.
   for (const [name, values] of groupHeaders(response.headers)) {
@@ -67,16 +67,84 @@ function settleUnsent(reply: FastifyReply, exchange: HttpExchange): void {
   });
 }
 
+/** A stream of bytes already read, for the body parser; its length counted as received. */
+function replayOf(bytes: Buffer): Readable {
+  const replay = new Readable({ read: () => undefined }) as Readable & {
+    receivedEncodedLength?: number;
+  };
+  replay.push(bytes);
+  replay.push(null);
+  replay.receivedEncodedLength = bytes.byteLength;
+  return replay;
+}
+
+/** Settles the claim by the reply about to be sent; resolves with the payload to send. */
+async function completeOnSend(
+  reply: FastifyReply,
+  payload: unknown,
+  exchange: HttpExchange,
+  maxResponseBytes: number,
+): Promise<unknown> {
+  const captured = (body: Uint8Array) => ({
+    status: reply.statusCode,
+    headers: headerPairsOf(reply.getHeaders()),
+    body,
+  });
+  if (payload instanceof Readable) {
+    let read: Awaited<ReturnType<typeof captureNodeStream>>;
+    try {
+      read = await captureNodeStream(payload, maxResponseBytes);
+    } catch (error) {
+      // The stream failed before it was whole: the handler's answer failed.
+      await exchange.release();
+      throw error;
+    }
+    if (read.kind === "too-large") {
+      await exchange.release();
+      return read.stream;
+    }
+    await exchange.complete(captured(read.body));
+    return read.body;
+  }
+  const body =
+    typeof payload === "string"
+      ? Buffer.from(payload)
+      : payload instanceof Uint8Array
+        ? payload
+        : new Uint8Array(0);
+  await exchange.complete(captured(body));
+  return payload;
+}
+
 const plugin: FastifyPluginAsync<FastifyIdempotencyOptions> = async (fastify, options) => {
   const http = new HttpIdempotency(options);
   const { headerName, maxRequestBytes, maxResponseBytes } = http.policy;
 
   // Reads the raw body of a guarded request before Fastify parses it, at most maxRequestBytes
   // of it, so an oversized body is refused unread and the fingerprint covers the exact bytes.
-  fastify.addHook("preParsing", async (request, reply, payload) => {
+  // Callback-style hooks: a request the plugin does not touch passes without a promise.
+  fastify.addHook("preParsing", (request, reply, payload, done) => {
     const keyed =
       request.headers[headerName] !== undefined || http.policy.keyFromBody !== undefined;
-    if (!http.applies(request.method) || !keyed) return payload;
+    if (!http.applies(request.method) || !keyed) {
+      done(null, payload);
+      return;
+    }
+    readRaw(request, reply, payload).then(
+      (stream) => {
+        done(null, stream);
+      },
+      (error: unknown) => {
+        done(error as Error);
+      },
+    );
+  });
+
+  async function readRaw(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    payload: Readable,
+  ): Promise<Readable> {
     const read = await readNodeBody(payload, maxRequestBytes);
     if (read === undefined) {
       await send(
@@ -86,11 +154,8 @@ const plugin: FastifyPluginAsync<FastifyIdempotencyOptions> = async (fastify, op
       return payload;
     }
     rawBodies.set(request, read.bytes);
-    if (read.restored) return payload;
-    const replay = Readable.from([read.bytes]) as Readable & { receivedEncodedLength?: number };
-    replay.receivedEncodedLength = read.bytes.byteLength;
-    return replay;
-  });
+    return read.restored ? payload : replayOf(read.bytes);
+  }
 
   // The claim is taken right before the handler, after every hook (authentication included),
   // so `scope` sees what they put on the request.
@@ -111,39 +176,21 @@ const plugin: FastifyPluginAsync<FastifyIdempotencyOptions> = async (fastify, op
     };
   });
 
-  fastify.addHook("onSend", async (request, reply, payload) => {
+  fastify.addHook("onSend", (request, reply, payload, done) => {
     const exchange = exchanges.get(request);
-    if (exchange === undefined) return payload;
-    exchanges.delete(request);
-    const captured = (body: Uint8Array) => ({
-      status: reply.statusCode,
-      headers: headerPairsOf(reply.getHeaders()),
-      body,
-    });
-    if (payload instanceof Readable) {
-      let read: Awaited<ReturnType<typeof captureNodeStream>>;
-      try {
-        read = await captureNodeStream(payload, maxResponseBytes);
-      } catch (error) {
-        // The stream failed before it was whole: the handler's answer failed.
-        await exchange.release();
-        throw error;
-      }
-      if (read.kind === "too-large") {
-        await exchange.release();
-        return read.stream;
-      }
-      await exchange.complete(captured(read.body));
-      return read.body;
+    if (exchange === undefined) {
+      done(null, payload);
+      return;
     }
-    const body =
-      typeof payload === "string"
-        ? Buffer.from(payload)
-        : payload instanceof Uint8Array
-          ? payload
-          : new Uint8Array(0);
-    await exchange.complete(captured(body));
-    return payload;
+    exchanges.delete(request);
+    completeOnSend(reply, payload, exchange, maxResponseBytes).then(
+      (sent) => {
+        done(null, sent);
+      },
+      (error: unknown) => {
+        done(error as Error);
+      },
+    );
   });
 };
 

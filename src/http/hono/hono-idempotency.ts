@@ -2,8 +2,9 @@ import type { Context, Env, MiddlewareHandler } from "hono";
 import { captureResponse } from "../capture-response.ts";
 import { HttpIdempotency, type HttpRequestView } from "../http-idempotency.ts";
 import type { HttpIdempotencyOptions } from "../http-options.ts";
-import { readWebBody } from "../read-web-body.ts";
 import { attachClaim } from "../request-claim.ts";
+import { readHonoBody } from "./read-hono-body.ts";
+import { capturedFromSource, rememberResponseBodies } from "./response-sources.ts";
 
 /**
  * Options of the Hono middleware; `scope` gets Hono's `Context` (so `c.get("user")` and
@@ -18,13 +19,15 @@ import { attachClaim } from "../request-claim.ts";
 export type HonoIdempotencyOptions<E extends Env = any> = HttpIdempotencyOptions<[c: Context<E>]>;
 
 function view(c: Context): HttpRequestView {
-  const url = new URL(c.req.url);
+  // The request as it came: reading the body replaces `c.req.raw` with one built on demand.
+  const raw = c.req.raw;
+  const url = new URL(raw.url);
   return {
-    method: c.req.method,
+    method: raw.method,
     path: url.pathname + url.search,
-    header: (name) => c.req.header(name),
-    // A clone, so the route still reads the body as sent.
-    readBody: (limit) => readWebBody(c.req.raw.clone().body, limit),
+    header: (name) => raw.headers.get(name) ?? undefined,
+    // Read so that the route still reads the body as sent.
+    readBody: (limit) => readHonoBody(c, limit),
   };
 }
 
@@ -67,15 +70,26 @@ export function idempotency<E extends Env = any>(
     }
     const { exchange } = decision;
     attachClaim(c, exchange);
-    let captured: Awaited<ReturnType<typeof captureResponse>>;
+    rememberResponseBodies(c);
+    let captured: Awaited<ReturnType<typeof captureResponse>> | undefined;
+    let source: ReturnType<typeof capturedFromSource>;
     try {
       // A handler's error becomes a response through the app's error handler: its status
       // decides, as in every adapter.
       await next();
-      captured = await captureResponse(c.res, http.policy.maxResponseBytes);
+      // Built by a helper from bytes: captured from them, the Response goes out untouched.
+      // Anything else (a stream, a Response built by hand) is read, up to the limit.
+      source = capturedFromSource(c.res);
+      if (source === undefined) {
+        captured = await captureResponse(c.res, http.policy.maxResponseBytes);
+      }
     } catch (error) {
       await exchange.release();
       throw error;
+    }
+    if (captured === undefined) {
+      await exchange.complete(source);
+      return;
     }
     await exchange.complete(captured.captured);
     c.res = undefined;
