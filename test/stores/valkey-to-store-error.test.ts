@@ -65,6 +65,7 @@ const cases: [Error | string, StoreErrorKind, boolean][] = [
   [raised("Error", "Command timed out"), "timeout", false],
   [raised("Error", "connect ETIMEDOUT"), "timeout", false],
   [raised("Error", "Connection timeout"), "timeout", false],
+  [raised("Error", "socket time out"), "timeout", false],
   [raised("Error", "connect ECONNREFUSED 127.0.0.1:1"), "connection", true],
   [raised("Error", "getaddrinfo ENOTFOUND valkey"), "connection", true],
   [raised("Error", "connect EHOSTUNREACH 10.0.0.1:6379"), "connection", true],
