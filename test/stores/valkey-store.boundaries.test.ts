@@ -172,6 +172,26 @@ describe("ValkeyStore at its boundaries", () => {
       });
     });
 
+    it("pads a short token to the 16 digits records hold", async () => {
+      await writeV2(raw, store.recordKey(key), { token: 12n, since: Date.now() });
+      expect((await store.touch(key, FencingToken.from(12))).kind).toBe("applied");
+    });
+
+    it("reads a record holding the token 2^53 - 1", async () => {
+      await writeV2(raw, store.recordKey(key), { token: maxToken, since: Date.now() });
+      expect((await store.get(key))?.entry.state).toBe("processing");
+    });
+
+    it("refuses a record holding a 16-digit token beyond 2^53 to a caller holding it", async () => {
+      const beyond = 9_999_999_999_999_999n;
+      await writeV2(raw, store.recordKey(key), { token: beyond, since: Date.now() });
+      expect(malformed(await caught(store.touch(key, FencingToken.from(beyond))))).toEqual({
+        path: "",
+        message: "record: record edge:{code} is corrupt",
+        cause: "",
+      });
+    });
+
     it("takes the token 2^53 - 1 as it is, and refuses anything above as no record's", async () => {
       await writeV2(raw, store.recordKey(key), { token: maxToken, since: Date.now() });
       expect((await store.touch(key, FencingToken.from(maxToken))).kind).toBe("applied");
@@ -268,6 +288,10 @@ describe("ValkeyStore at its boundaries", () => {
       );
     });
 
+    it("names the prefix in the error about it", () => {
+      expect(() => new ValkeyStore({ client: raw, prefix: "a:b" })).toThrow(/^prefix /);
+    });
+
     it("names the option it refuses", () => {
       expect(refused(() => new ValkeyStore({ client: raw, prefix: "a{b" }))).toEqual({
         argument: "prefix",
@@ -343,6 +367,34 @@ describe("ValkeyStore at its boundaries", () => {
       expect((await store.get(key))?.entry.state).toBe("completed");
       expect(await lonely.purge(key)).toBe(true);
     });
+  });
+
+  it("names each operation in its timeout, ambiguous for writes only", async () => {
+    const other = new Redis(server.port, "127.0.0.1");
+    try {
+      await other.ping();
+      const hasty = new ValkeyStore({ client: other, prefix: "edge", operationTimeoutMs: 100 });
+      const key = IdempotencyKey.random();
+      const token = FencingToken.from(12);
+      await raw.call("CLIENT", "PAUSE", "700", "ALL");
+      const operations: [string, Promise<unknown>, boolean][] = [
+        ["get", hasty.get(key), false],
+        ["purge", hasty.purge(key), true],
+        ["complete", hasty.complete(key, entry().complete(CachedResponse.from("x")), token), true],
+        ["touch", hasty.touch(key, token), true],
+        ["remove", hasty.remove(key, token), true],
+      ];
+      for (const [operation, promise, ambiguous] of operations) {
+        expectStoreError(await caught(promise), {
+          kind: "timeout",
+          operation,
+          message: `${operation}: no reply within 100 ms`,
+          ambiguous,
+        });
+      }
+    } finally {
+      other.disconnect();
+    }
   });
 
   describe("EVALSHA failures", () => {

@@ -32,7 +32,8 @@ function changed(script: Script, replacements: readonly [string, string][]): Scr
 /** The scripts' checks of a record, each disabled. */
 const unchecked: readonly [string, string][] = [
   ["if version ~= 50 then", "if false then"],
-  ["or token > '9007199254740991') then", ") then"],
+  ["(#token ~= 16 or string.find(token, '%D') or token > '9007199254740991')", "false"],
+  ["if string.find(string.sub(record, 19, 44), '%D') then", "if false then"],
   ["if state ~= 'p' and state ~= 'c' and state ~= 't' then class =", "if false then class ="],
   ["elseif token == nil then class =", "elseif false then class ="],
   ["elseif type(record[3]) ~= 'string' then class =", "elseif false then class ="],
@@ -96,6 +97,19 @@ describe("ValkeyStore's decoder behind changed scripts", () => {
     expect(answer(await caught(store.get(key)))).toEqual({
       path: "v",
       message: "v: record guard:{k} has an unknown layout version",
+    });
+  });
+
+  it.each([
+    ["token", { token: "00000000000000x1" }, "tok"],
+    // Numbers Lua reads, which are not the 16 and 10 digits records hold.
+    ["time", { since: "9.9e15          " }, "since"],
+    ["TTL", { ttl: "1e300     " }, "ttl"],
+  ] as const)("refuses a version-2 record whose %s is not digits", async (_, parts, path) => {
+    await writeV2(raw, recordKey, parts);
+    expect(answer(await caught(store.get(key)))).toEqual({
+      path,
+      message: `${path}: expected decimal digits`,
     });
   });
 
