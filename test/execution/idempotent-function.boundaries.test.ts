@@ -147,6 +147,28 @@ describe("idempotent() results", () => {
     );
   });
 
+  it.each([
+    ["text", CachedResponse.from("text")],
+    ["an empty 204", CachedResponse.from(undefined)],
+  ])(
+    "refuses to replay a stored response that is not JSON (%s) as MalformedRecordError",
+    async (_, response) => {
+      const { idempotency } = setup();
+      const key = IdempotencyKey.random();
+      const operation = "imported";
+      await idempotency.execute(key, { operation, body: canonicalJson(["x"]) }, () => response);
+      const once = idempotent(async (arg: string) => arg, {
+        idempotency,
+        operation,
+        key: () => key,
+      });
+      const error = await failure(() => once("x"));
+      expect(error).toBeInstanceOf(MalformedRecordError);
+      expect((error as MalformedRecordError).path).toBe("response");
+      expect((error as MalformedRecordError).cause).toBeInstanceOf(SyntaxError);
+    },
+  );
+
   it("fingerprints all the arguments by default: other arguments under the same key conflict", async () => {
     const { idempotency } = setup();
     const once = idempotent(async (id: string, amount: number) => amount, {
