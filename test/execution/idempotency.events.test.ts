@@ -294,6 +294,23 @@ describe("Idempotency outcomes", () => {
     await running;
   });
 
+  it("answers a completed key at once, without waiting out waitMs", async () => {
+    const { store, control } = wrapped();
+    const idempotency = new Idempotency({ store });
+    const key = IdempotencyKey.random();
+    await idempotency.execute(key, request, () => "done");
+    control.inserts = 0;
+    const startedAt = Date.now();
+    const replay = await idempotency.execute(key, request, () => "never", { waitMs: 5000 });
+    const mismatch = await idempotency.execute(key, { ...request, body: "[]" }, () => "never", {
+      waitMs: 5000,
+    });
+    expect(replay.kind).toBe("replayed");
+    expect(mismatch.kind).toBe("fingerprint-mismatch");
+    expect(control.inserts).toBe(2);
+    expect(Date.now() - startedAt).toBeLessThan(2500);
+  });
+
   it("answers at once, after one claim, when waitMs is 0", async () => {
     const { store, control } = wrapped();
     const idempotency = new Idempotency({ store });

@@ -146,6 +146,26 @@ describe("Idempotency.execute, a side effect that throws", () => {
     expect(second.retry.kind).toBe("executed");
   });
 
+  it("releases the claim without a cacheFailure, leaving the error's cause alone", async () => {
+    const { idempotency } = setup();
+    const thrown = new Error("transient");
+    const { error, retry } = await failThenRetry(idempotency, thrown);
+    expect(error).toBe(thrown);
+    expect(Object.hasOwn(thrown, "cause")).toBe(false);
+    expect(retry.kind).toBe("executed");
+  });
+
+  it("sets no cause on a thrown value that is not an Error when cacheFailure throws", async () => {
+    const { idempotency } = setup();
+    const thrown = { code: "DECLINED" };
+    const { error, retry } = await failThenRetry(idempotency, thrown, () => {
+      throw new Error("callback bug");
+    });
+    expect(error).toBe(thrown);
+    expect(Object.hasOwn(thrown, "cause")).toBe(false);
+    expect(retry.kind).toBe("executed");
+  });
+
   it("keeps the side effect's error when storing the failure's response fails", async () => {
     const storeFailure = new StoreError("script", "complete", "script error", { retryable: false });
     const { idempotency, memory, events } = setup(storeFailure);

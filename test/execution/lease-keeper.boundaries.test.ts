@@ -111,3 +111,75 @@ describe("LeaseKeeper touch intervals", () => {
     keeper.stop();
   });
 });
+
+describe("LeaseKeeper stopping and losing", () => {
+  it("does not abort a keeper stopped in time when stopped again after the lease's end", async () => {
+    const timers = new FakeTimers();
+    const { store } = scriptedStore(timers);
+    const { keeper } = keeperOn(timers, store, 3000);
+    const signal = keeper.signal;
+    keeper.stop();
+    timers.jump(5000);
+    keeper.stop();
+    expect(signal.aborted).toBe(false);
+  });
+
+  it("keeps the loss a touch reported as the reason, through a later stop, for a signal read after", async () => {
+    const timers = new FakeTimers();
+    const { store, touches } = scriptedStore(timers);
+    const { keeper } = keeperOn(timers, store, 3000);
+    await timers.advance(1000);
+    touches[0]?.answer(fencedOutcome["fencing-mismatch"]);
+    await timers.advance(0);
+    timers.jump(5000);
+    keeper.stop();
+    expect((keeper.signal.reason as ClaimLostError).outcome).toBe("fencing-mismatch");
+  });
+
+  it("leaves no timer behind once stopped after its lease was extended", async () => {
+    const timers = new FakeTimers();
+    const { store, touches } = scriptedStore(timers);
+    const { keeper } = keeperOn(timers, store, 3000);
+    await timers.advance(1000);
+    touches[0]?.answer(fencedOutcome.applied);
+    await timers.advance(500);
+    keeper.stop();
+    // The shared queue's timer runs out at 2000 ms; nothing of this claim is left after it.
+    await timers.advance(600);
+    expect(timers.pending).toBe(0);
+    expect(keeper.signal.aborted).toBe(false);
+  });
+
+  it("arms the deadline once per extension, not again at each touch", async () => {
+    const timers = new FakeTimers();
+    const { store, touches } = scriptedStore(timers);
+    const { keeper } = keeperOn(timers, store, 3000);
+    for (let i = 0; i < 3; i++) {
+      await timers.advance(1000);
+      touches[i]?.answer(fencedOutcome.applied);
+      await timers.advance(0);
+    }
+    expect(touches).toHaveLength(3);
+    // The queue's timer every 1000 ms (re-armed after the third touch too), a deadline at the
+    // first touch (2000 ms ahead), and one per extension (3000 ms ahead); none at the second and
+    // third touch, whose deadline was already armed.
+    expect([...timers.set].sort((a, b) => a - b)).toEqual([
+      1000, 1000, 1000, 1000, 2000, 3000, 3000, 3000,
+    ]);
+    keeper.stop();
+  });
+
+  it("aborts with key-expired when the deadline fires on a clock that was set back", async () => {
+    const timers = new FakeTimers();
+    const { store, touches } = scriptedStore(timers);
+    const { keeper } = keeperOn(timers, store, 3000);
+    const signal = keeper.signal;
+    await timers.advance(1000);
+    expect(touches).toHaveLength(1); // never answered: the deadline decides
+    timers.shiftClock(-500);
+    await timers.advance(2000);
+    expect(signal.aborted).toBe(true);
+    expect(signal.reason).toBeInstanceOf(ClaimLostError);
+    expect((signal.reason as ClaimLostError).outcome).toBe("key-expired");
+  });
+});
