@@ -165,6 +165,9 @@ describe("idempotent() results", () => {
       const error = await failure(() => once("x"));
       expect(error).toBeInstanceOf(MalformedRecordError);
       expect((error as MalformedRecordError).path).toBe("response");
+      expect((error as MalformedRecordError).message).toBe(
+        "response: not the result of an idempotent function",
+      );
       expect((error as MalformedRecordError).cause).toBeInstanceOf(SyntaxError);
     },
   );
