@@ -18,13 +18,15 @@ const request = { operation: "POST /orders", body: '{"sku":1}' };
 
 /** A memory store seen through a wrapper that counts claims and can make removals fail. */
 function wrapped(memory = new MemoryStore()) {
-  const control: { inserts: number; removeFailure: Error | undefined } = {
+  const control: { inserts: number; insertedAt: number[]; removeFailure: Error | undefined } = {
     inserts: 0,
+    insertedAt: [],
     removeFailure: undefined,
   };
   const store: IdempotencyStore = {
     tryInsert: (key, entry, options) => {
       control.inserts++;
+      control.insertedAt.push(performance.now());
       return memory.tryInsert(key, entry, options);
     },
     complete: (key, entry, token, options) => memory.complete(key, entry, token, options),
@@ -187,14 +189,14 @@ describe("Idempotency outcomes", () => {
   });
 
   it("suggests the rest of a short lease as the retry", async () => {
-    const { idempotency } = withEvents({ leaseTtlMs: 600 });
+    const { idempotency } = withEvents({ leaseTtlMs: 900 });
     const key = IdempotencyKey.random();
     const { running, finish } = await hold(idempotency, key);
     const busy = await idempotency.execute(key, request, () => "never");
     if (busy.kind !== "in-flight") throw new Error(`expected in-flight, got ${busy.kind}`);
-    // What is left of the 600 ms lease, less the time the claim and this call took.
-    expect(busy.retryAfterMs).toBeLessThanOrEqual(600);
-    expect(busy.retryAfterMs).toBeGreaterThan(300);
+    // What is left of the 900 ms lease, less the time the claim and this call took.
+    expect(busy.retryAfterMs).toBeLessThanOrEqual(900);
+    expect(busy.retryAfterMs).toBeGreaterThan(400);
     finish("done");
     await running;
   });
@@ -281,15 +283,19 @@ describe("Idempotency outcomes", () => {
     const key = IdempotencyKey.random();
     const { running, finish } = await hold(idempotency, key);
     control.inserts = 0;
+    control.insertedAt = [];
     const startedAt = Date.now();
-    const busy = await idempotency.execute(key, request, () => "never", { waitMs: 200 });
+    const busy = await idempotency.execute(key, request, () => "never", { waitMs: 1000 });
     const tookMs = Date.now() - startedAt;
     expect(busy.kind).toBe("in-flight");
-    // Claims at 0, 5, 15, 35, 75, 155 and 200 ms on time; late timers make fewer, never more.
-    expect(control.inserts).toBeGreaterThanOrEqual(4);
-    expect(control.inserts).toBeLessThanOrEqual(7);
-    expect(tookMs).toBeGreaterThanOrEqual(195);
-    expect(tookMs).toBeLessThan(2000);
+    // Claims at 0, 5, 15, 35, 75, 155, 315, 565, 815 and 1000 ms on time: late timers make
+    // fewer, and a timer a millisecond early one more, never many more.
+    expect(control.inserts).toBeLessThanOrEqual(11);
+    // The third claim follows the first after sleeps of 5 and 10 ms, not a quarter second.
+    const [first = 0, , third = Number.POSITIVE_INFINITY] = control.insertedAt;
+    expect(third - first).toBeLessThan(240);
+    expect(tookMs).toBeGreaterThanOrEqual(995);
+    expect(tookMs).toBeLessThan(3000);
     finish("done");
     await running;
   });

@@ -190,7 +190,7 @@ describe("idempotent() results", () => {
 
   it("gives an in-flight conflict the retry the outcome suggests", async () => {
     const store = new MemoryStore();
-    const idempotency = new Idempotency({ store, leaseTtlMs: 600 });
+    const idempotency = new Idempotency({ store, leaseTtlMs: 900 });
     let finish: () => void = () => undefined;
     const once = idempotent(
       () =>
@@ -208,9 +208,9 @@ describe("idempotent() results", () => {
     });
     expect(error).toBeInstanceOf(IdempotencyConflictError);
     expect((error as IdempotencyConflictError).reason).toBe("in-flight");
-    // What is left of the 600 ms lease.
-    expect((error as IdempotencyConflictError).retryAfterMs).toBeLessThanOrEqual(600);
-    expect((error as IdempotencyConflictError).retryAfterMs).toBeGreaterThan(300);
+    // What is left of the 900 ms lease.
+    expect((error as IdempotencyConflictError).retryAfterMs).toBeLessThanOrEqual(900);
+    expect((error as IdempotencyConflictError).retryAfterMs).toBeGreaterThan(400);
     finish();
     expect(await first).toBe(1);
   });
