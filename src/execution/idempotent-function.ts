@@ -92,7 +92,15 @@ function storedKey(operation: string, key: string | IdempotencyKey): Idempotency
 }
 
 function replayedResult(response: CachedResponse): unknown {
-  const stored = response.json() as StoredResult | null;
+  let stored: StoredResult | null;
+  try {
+    stored = response.json() as StoredResult | null;
+  } catch (error) {
+    // Not JSON (text, an empty body): stored under this key by other code.
+    throw new MalformedRecordError("response", "not the result of an idempotent function", {
+      cause: error,
+    });
+  }
   if (typeof stored !== "object" || stored === null) {
     throw new MalformedRecordError("response", "not the result of an idempotent function");
   }
@@ -120,7 +128,9 @@ function replayedResult(response: CachedResponse): unknown {
  * });
  * ```
  * @throws {@link IdempotencyConflictError} from a call whose key is in flight or was used with
- *   other arguments; {@link idempotent!StoreError} and {@link idempotent!ClaimLostError} as `Idempotency.execute`.
+ *   other arguments; {@link idempotent!StoreError} and {@link idempotent!ClaimLostError} as `Idempotency.execute`;
+ *   {@link idempotent!MalformedRecordError} when the key holds a response that is not one of its
+ *   results (stored by other code).
  */
 export function idempotent<TArgs extends readonly unknown[], TResult>(
   fn: (...args: TArgs) => TResult | Promise<TResult>,
