@@ -6,6 +6,7 @@ import { CachedResponse } from "../../src/core/cached-response.ts";
 import { IdempotencyKey } from "../../src/core/idempotency-key.ts";
 import { InvalidArgumentError } from "../../src/errors/invalid-argument-error.ts";
 import { StoreError } from "../../src/errors/store-error.ts";
+import type { ClaimGuard } from "../../src/execution/claim-guard.ts";
 import { Idempotency } from "../../src/execution/idempotency.ts";
 import { MemoryStore } from "../../src/stores/memory/memory-store.ts";
 import { checkServerConfig } from "../../src/stores/postgres/check-server-config.ts";
@@ -602,6 +603,7 @@ describe("executeInTransaction", () => {
   it("commits the business write with the completion, then replays without a transaction", async () => {
     const key = IdempotencyKey.random();
     let transactions = 0;
+    let seen: ClaimGuard | undefined;
     const counting = (work: (tx: PgPoolClient) => Promise<CachedResponse>) => {
       transactions += 1;
       return runner(work);
@@ -612,6 +614,7 @@ describe("executeInTransaction", () => {
       request,
       counting,
       async ({ tx, signal, guard }) => {
+        seen = guard;
         expect(signal.aborted).toBe(false);
         expect(signal).toBe(guard.signal);
         await insertEffect(tx, key, guard.fencingToken.toString());
@@ -621,6 +624,9 @@ describe("executeInTransaction", () => {
     expect(outcome.kind).toBe("executed");
     if (outcome.kind !== "executed") return;
     expect(outcome.response.status).toBe(201);
+    // The lease keeper was stopped before the completion took the row lock.
+    expect(seen?.settled).toBe(true);
+    expect(seen?.signal.aborted).toBe(false);
     const stored = await row(key);
     expect(stored?.state).toBe("c");
     expect(await effectRows(key)).toEqual([{ token: stored?.token }]);
@@ -647,13 +653,16 @@ describe("executeInTransaction", () => {
   it("rolls back and frees the key when the side effect throws", async () => {
     const key = IdempotencyKey.random();
     const failure = new Error("card declined");
+    let seen: ClaimGuard | undefined;
     const error = await rejection(
       executeInTransaction(idempotency, key, request, runner, async ({ tx, guard }) => {
+        seen = guard;
         await insertEffect(tx, key, guard.fencingToken.toString());
         throw failure;
       }),
     );
     expect(error).toBe(failure);
+    expect(seen?.settled).toBe(true);
     expect(await effectRows(key)).toEqual([]);
     expect((await row(key))?.state).toBe("t");
     const retry = await executeInTransaction(idempotency, key, request, runner, () => "second");

@@ -6,6 +6,7 @@ import { Fingerprint } from "../../src/core/fingerprint.ts";
 import { IdempotencyEntry } from "../../src/core/idempotency-entry.ts";
 import { IdempotencyKey } from "../../src/core/idempotency-key.ts";
 import { ClaimLostError } from "../../src/errors/claim-lost-error.ts";
+import { EntryStateError } from "../../src/errors/entry-state-error.ts";
 import { InvalidArgumentError } from "../../src/errors/invalid-argument-error.ts";
 import { InvalidKeyError } from "../../src/errors/invalid-key-error.ts";
 import { MalformedRecordError } from "../../src/errors/malformed-record-error.ts";
@@ -103,12 +104,93 @@ describe("PostgresStore options", () => {
 
   it("refuses a prefix that breaks the key rules and a bad operation timeout", () => {
     expect(() => new PostgresStore({ client: pool, prefix: "a:b" })).toThrow(InvalidKeyError);
-    expect(() => new PostgresStore({ client: pool, operationTimeoutMs: 0 })).toThrow(
-      InvalidArgumentError,
-    );
-    expect(() => new PostgresStore({ client: pool, sweepIntervalMs: -1 })).toThrow(
-      InvalidArgumentError,
-    );
+    expect(() => new PostgresStore({ client: pool, prefix: "a:b" })).toThrow(/^prefix /);
+    for (const argument of ["operationTimeoutMs", "sweepIntervalMs"] as const) {
+      for (const value of [0, -1, 1.5]) {
+        const error = (() => {
+          try {
+            new PostgresStore({ client: pool, [argument]: value });
+          } catch (caught) {
+            return caught;
+          }
+          return undefined;
+        })();
+        expect(error).toBeInstanceOf(InvalidArgumentError);
+        expect(error).toMatchObject({ argument });
+      }
+    }
+  });
+
+  it("its sweep timer does not keep the process alive", () => {
+    const timers = () => process.getActiveResourcesInfo().filter((kind) => kind === "Timeout");
+    const before = timers().length;
+    const store = new PostgresStore({ client: pool, schema, sweepIntervalMs: 60_000 });
+    try {
+      expect(timers().length).toBe(before);
+    } finally {
+      store.close();
+    }
+  });
+
+  it("a failing timed sweep is contained (no unhandled rejection)", async () => {
+    const store = new PostgresStore({
+      client: pool,
+      schema: `${schema}_none`,
+      sweepIntervalMs: 10,
+    });
+    try {
+      await expect(store.sweep()).rejects.toBeInstanceOf(StoreError);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    } finally {
+      store.close();
+    }
+  });
+});
+
+describe("PostgresStore arguments", () => {
+  it("refuses what is not a key, a token or an entry in the right state", async () => {
+    const store = new PostgresStore({ client: pool, schema, prefix: "args" });
+    const key = IdempotencyKey.random();
+    const token = FencingToken.fromJSON("5");
+    const notKey = "k" as unknown as IdempotencyKey;
+    const notToken = 5 as unknown as FencingToken;
+    const calls: [string, () => Promise<unknown>][] = [
+      ["key", () => store.tryInsert(notKey, processing(), lease)],
+      ["key", () => store.complete(notKey, completed(), token)],
+      [
+        "key",
+        () => withPgTransaction(pool, (tx) => store.completeIn(tx, notKey, completed(), token)),
+      ],
+      ["key", () => store.touch(notKey, token, lease)],
+      ["key", () => store.remove(notKey, token)],
+      ["key", () => store.get(notKey)],
+      ["key", () => store.purge(notKey)],
+      ["fencingToken", () => store.complete(key, completed(), notToken)],
+      ["fencingToken", () => store.touch(key, notToken, lease)],
+      ["fencingToken", () => store.remove(key, notToken)],
+    ];
+    for (const [argument, call] of calls) {
+      const error = await rejection(call());
+      expect(error).toBeInstanceOf(InvalidArgumentError);
+      expect(error).toMatchObject({ argument });
+    }
+    const wrongState = [
+      () => store.tryInsert(key, completed() as never, lease),
+      () => store.complete(key, processing() as never, token),
+    ];
+    for (const call of wrongState) expect(await rejection(call())).toBeInstanceOf(EntryStateError);
+    expect(await store.get(key)).toBeUndefined();
+  });
+
+  it("guards the pg pool it is given against connection errors", async () => {
+    const fresh = sharedPool({ max: 1 });
+    try {
+      expect(fresh.listenerCount("error")).toBe(0);
+      new PostgresStore({ client: fresh, schema });
+      expect(fresh.listenerCount("error")).toBe(1);
+    } finally {
+      await fresh.end();
+    }
   });
 });
 
@@ -197,6 +279,14 @@ describe("PostgresStore fenced writes that miss", () => {
     expect(await store.complete(IdempotencyKey.random(), completed(), token)).toEqual({
       kind: "key-expired",
     });
+    // A row whose lease ran out: key-expired for any token, never a mismatch.
+    const expired = IdempotencyKey.random();
+    const old = await claimed(store, expired, 1, 1);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const newer = FencingToken.fromJSON(String(BigInt(old.toString()) + 1n));
+    expect(await store.complete(expired, completed(), newer)).toEqual({ kind: "key-expired" });
+    expect(await store.complete(expired, completed(2), old)).toEqual({ kind: "key-expired" });
+    expect(await store.complete(expired, completed(), old)).toEqual({ kind: "key-expired" });
   });
 
   it("completeIn throws per outcome inside the transaction", async () => {
@@ -303,6 +393,8 @@ describe("PostgresStore on corrupt rows", () => {
   it.each([
     ["another layout version", { version: 2 }, "version", "layout version 2"],
     ["a token of 17 digits", { token: "12345678901234567" }, "token", "below 2^53"],
+    ["a token of 0", { token: "0" }, "token", "below 2^53"],
+    ["a negative token", { token: "-5" }, "token", "below 2^53"],
     ["no fingerprint", { fingerprint: null }, "fingerprint", "expected bytes"],
     ["an endless expiry", { expires_at: "infinity" }, "expires_at", "not a time"],
     ["an unknown state", { state: "x" }, "state", "unknown state x"],
@@ -486,6 +578,7 @@ describe("PostgresStore deadlines and server errors", () => {
       const calls: [string, () => Promise<unknown>, boolean][] = [
         ["tryInsert", () => store.tryInsert(key, processing(), lease), true],
         ["complete", () => store.complete(key, completed(), token), true],
+        ["completeIn", () => store.completeIn(busy, key, completed(), token), true],
         ["touch", () => store.touch(key, token, lease), true],
         ["remove", () => store.remove(key, token), true],
         ["purge", () => store.purge(key), true],
