@@ -1,5 +1,5 @@
 import type pg from "pg";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { CachedResponse } from "../../src/core/cached-response.ts";
 import { FencingToken } from "../../src/core/fencing-token.ts";
 import { Fingerprint } from "../../src/core/fingerprint.ts";
@@ -56,11 +56,20 @@ async function claimed(store: PostgresStore, key: IdempotencyKey, seed = 1, leas
   return result.fencingToken;
 }
 
+// A failing setup fails every test (Stryker counts a file whose hooks fail before any test as
+// surviving, and the setup runs code under test: migrate).
+let setup: Promise<void> = Promise.resolve();
 beforeAll(async () => {
   pool = sharedPool();
-  for (const name of [schema, badSchema, sweepSchema]) await migrateSchema(pool, name);
-  await dropChecks(pool, badSchema);
+  setup = (async () => {
+    for (const name of [schema, badSchema, sweepSchema]) await migrateSchema(pool, name);
+    await dropChecks(pool, badSchema);
+  })();
+  await setup.catch(() => undefined);
 }, 60_000);
+beforeEach(async () => {
+  await setup;
+});
 afterAll(async () => {
   await dropSchemas(pool, [schema, badSchema, sweepSchema]);
   await pool.end();
