@@ -609,6 +609,7 @@ describe("executeInTransaction", () => {
     );
     expect(error).toBeInstanceOf(InvalidArgumentError);
     expect(error).toMatchObject({ argument: "idempotency" });
+    expect((error as Error).message).toContain("expected an Idempotency on a PostgresStore");
     expect(ran).toBe(false);
   });
 

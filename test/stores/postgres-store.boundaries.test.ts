@@ -373,6 +373,7 @@ describe("PostgresStore fenced writes that miss", () => {
     const error = await rejection(store.complete(key, completed(), FencingToken.fromJSON("42")));
     expect(error).toBeInstanceOf(MalformedRecordError);
     expect(error).toMatchObject({ path: "version" });
+    expect((error as Error).message).toContain(`row ${key.value} has another layout version`);
   });
 });
 
@@ -497,7 +498,7 @@ describe("PostgresStore sweep", () => {
     for (const key of keys) {
       await pool.query(
         `INSERT INTO ${table} (prefix, key, state, fingerprint, token, lease_ms, expires_at, version)
-         VALUES ('sw', $1, 'p', $2, 1, 1000, ${expiresSql}, 1)`,
+         VALUES ('Asw', $1, 'p', $2, 1, 1000, ${expiresSql}, 1)`,
         [key, Buffer.from(fingerprint().toBytes())],
       );
     }
@@ -515,6 +516,7 @@ describe("PostgresStore sweep", () => {
       const error = await rejection(store().sweep({ graceMs }));
       expect(error).toBeInstanceOf(InvalidArgumentError);
       expect(error).toMatchObject({ argument: "graceMs" });
+      expect((error as Error).message).toContain("expected an integer of at least 60000");
     }
   });
 
@@ -553,6 +555,12 @@ describe("PostgresStore sweep", () => {
       await fill(["a"], "clock_timestamp() - interval '2 minutes'");
       const until = Date.now() + 5000;
       while ((await keysLeft()).length > 0 && Date.now() < until) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      expect(await keysLeft()).toEqual([]);
+      // And again: a finished sweep lets the next tick sweep.
+      await fill(["a2"], "clock_timestamp() - interval '2 minutes'");
+      while ((await keysLeft()).length > 0 && Date.now() < until + 5000) {
         await new Promise((resolve) => setTimeout(resolve, 20));
       }
       expect(await keysLeft()).toEqual([]);
