@@ -135,7 +135,7 @@ describe("toPostgresStoreError by client message", () => {
     });
   });
 
-  it.each(["Timed out", "timed out", "timedout", "query timeout", "TIMEOUT"])(
+  it.each(["Timed out", "timed out", "timedout", "time out", "query timeout", "TIMEOUT"])(
     "%s: a timeout that may have applied",
     (message) => {
       expect(mapped(new Error(message), "touch")).toMatchObject({
