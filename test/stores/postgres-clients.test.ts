@@ -504,8 +504,18 @@ describe("checkServerConfig", () => {
       },
     });
     const own = new pg.Pool({ connectionString: server.url, max: 1 });
+    // A commit that waits for the standbys is no finding (it only reads here, so nothing waits).
+    const remote = new pg.Pool({
+      connectionString: server.url,
+      max: 1,
+      options: "-c synchronous_commit=remote_write",
+    });
     try {
       await migrate(own);
+      expect(await checkServerConfig(remote)).toMatchObject([
+        { setting: "fsync" },
+        { setting: "full_page_writes" },
+      ]);
       expect(await checkServerConfig(own)).toEqual([
         {
           setting: "fsync",
@@ -530,6 +540,7 @@ describe("checkServerConfig", () => {
       ]);
     } finally {
       await own.end();
+      await remote.end();
       await server.stop();
     }
   }, 120_000);
