@@ -5,6 +5,7 @@ import { Fingerprint } from "../../../src/core/fingerprint.ts";
 import { IdempotencyEntry } from "../../../src/core/idempotency-entry.ts";
 import { IdempotencyKey } from "../../../src/core/idempotency-key.ts";
 import type { InsertResult } from "../../../src/core/insert-result.ts";
+import { EntryStateError } from "../../../src/errors/entry-state-error.ts";
 import { IdempotencyError } from "../../../src/errors/idempotency-error.ts";
 import { InvalidArgumentError } from "../../../src/errors/invalid-argument-error.ts";
 import { StoreCapacityError } from "../../../src/errors/store-capacity-error.ts";
@@ -654,5 +655,42 @@ describe("MemoryStore", () => {
     await expect(store.tryInsert(IdempotencyKey.random(), entry(), lease())).rejects.toBeInstanceOf(
       StoreClosedError,
     );
+  });
+
+  it("reports every failure of tryInsert and complete as a rejection, never a synchronous throw", async () => {
+    const store = new MemoryStore({ maxEntries: 1, sweepIntervalMs: 0 });
+    const key = IdempotencyKey.random();
+    const claim = claimed(await store.tryInsert(key, entry(), lease()));
+    const completed = claim.entry.complete(CachedResponse.from("done"));
+    const notAKey = "key" as unknown as IdempotencyKey;
+    const failures: [string, () => Promise<unknown>, abstract new (...args: never[]) => Error][] = [
+      ["key", () => store.tryInsert(notAKey, entry()), InvalidArgumentError],
+      ["entry", () => store.tryInsert(key, completed as never), EntryStateError],
+      ["lease", () => store.tryInsert(key, entry(), lease(0)), InvalidArgumentError],
+      ["full", () => store.tryInsert(IdempotencyKey.random(), entry()), StoreCapacityError],
+      ["key", () => store.complete(notAKey, completed, claim.fencingToken), InvalidArgumentError],
+      [
+        "entry",
+        () => store.complete(key, claim.entry as never, claim.fencingToken),
+        EntryStateError,
+      ],
+      ["token", () => store.complete(key, completed, 1 as never), InvalidArgumentError],
+      [
+        "retention",
+        () => store.complete(key, completed, claim.fencingToken, { retentionTtlMs: -1 }),
+        InvalidArgumentError,
+      ],
+    ];
+    const settle = async () => {
+      for (const [what, call, errorClass] of failures) {
+        let pending: Promise<unknown> | undefined;
+        expect(() => (pending = call()), what).not.toThrow();
+        await expect(pending, what).rejects.toBeInstanceOf(errorClass);
+      }
+    };
+    await settle();
+    await store.close();
+    for (const failure of failures) failure[2] = StoreClosedError;
+    await settle();
   });
 });
