@@ -59,6 +59,18 @@ describe("MemoryStore boundaries", () => {
     claimed(await store.tryInsert(key, entry(), lease()));
   });
 
+  it("purges a record expiring this very millisecond as no longer live", async () => {
+    const { store, time } = clocked({ sweepIntervalMs: 0 });
+    const live = IdempotencyKey.random();
+    const ending = IdempotencyKey.random();
+    await store.tryInsert(live, entry(), lease(101));
+    await store.tryInsert(ending, entry(), lease(100));
+    time.now += 100;
+    expect(await store.purge(live)).toBe(true);
+    expect(await store.purge(ending)).toBe(false);
+    expect(await store.purge(ending)).toBe(false);
+  });
+
   it("admits a claim that fills maxBytes exactly", async () => {
     const { store } = clocked({ maxBytes: minMaxBytes });
     // Two claims of 320 + 2 * 96 = 512 bytes each.
