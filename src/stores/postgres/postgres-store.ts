@@ -399,7 +399,11 @@ export class PostgresStore implements IdempotencyStore, AsyncDisposable {
     }
   }
 
-  /** Stops the sweep timer. The client is yours to close. */
+  /**
+   * Stops the sweep timer. A timed sweep already running is not waited for: it finishes on its
+   * own, and its failure (the client closed meanwhile, say) is ignored. The client is yours to
+   * close.
+   */
   close(): void {
     clearInterval(this.#sweepTimer);
     this.#sweepTimer = undefined;
