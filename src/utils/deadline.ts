@@ -25,7 +25,7 @@ function queueFor(timeoutMs: number): IntervalQueue {
 }
 
 /**
- * The deadline of one {@link withDeadline} call, as its work sees it.
+ * The deadline of one `withDeadline` call, as its work sees it.
  *
  * @example
  * ```ts
