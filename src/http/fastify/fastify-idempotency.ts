@@ -1,4 +1,5 @@
-import { Readable } from "node:stream";
+import { PassThrough, Readable } from "node:stream";
+import type { ReadableStream as NodeReadableStream } from "node:stream/web";
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
 import type { CachedResponseParts } from "../../core/cached-response.ts";
 import { groupHeaders, headerPairsOf } from "../header-pairs.ts";
@@ -52,8 +53,15 @@ function send(reply: FastifyReply, response: CachedResponseParts): FastifyReply 
   const { body } = response;
   // No payload for an empty body, or Fastify would add a content-type the original lacked.
   if (body.byteLength === 0) return reply.send();
+  // Fastify gives a Buffer without one `application/octet-stream`; the onSend hook takes it off.
+  if (!response.headers.some(([name]) => name.toLowerCase() === "content-type")) {
+    untyped.add(reply);
+  }
   return reply.send(Buffer.from(body.buffer, body.byteOffset, body.byteLength));
 }
+
+/** Replies replaying a response that had no content type. */
+const untyped = new WeakSet<FastifyReply>();
 
 /**
  * Settles a claim whose reply never passed through `onSend` (a hijacked reply): finished, it
@@ -90,6 +98,22 @@ async function completeOnSend(
     headers: headerPairsOf(reply.getHeaders()),
     body,
   });
+  if (isFetchResponse(payload)) {
+    // As Fastify would after this hook: the Response's status and headers go on the reply, its
+    // body (a web stream, or none) is what is sent.
+    if (payload.bodyUsed) return payload; // Fastify refuses it; nothing was answered to store
+    void reply.code(payload.status);
+    for (const [name, value] of payload.headers) void reply.header(name, value);
+    payload = payload.body ?? undefined;
+  }
+  if (isWebStream(payload)) payload = Readable.fromWeb(payload as NodeReadableStream<Uint8Array>);
+  else if (isPipeable(payload) && !(payload instanceof Readable)) {
+    // A stream-like object Fastify would pipe: piped into a stream this hook can read.
+    const through = new PassThrough();
+    payload.on?.("error", (error: Error) => through.destroy(error));
+    payload.pipe(through);
+    payload = through;
+  }
   if (payload instanceof Readable) {
     let read: Awaited<ReturnType<typeof captureNodeStream>>;
     try {
@@ -106,14 +130,35 @@ async function completeOnSend(
     await exchange.complete(captured(read.body));
     return read.body;
   }
-  const body =
-    typeof payload === "string"
-      ? Buffer.from(payload)
-      : payload instanceof Uint8Array
-        ? payload
-        : new Uint8Array(0);
-  await exchange.complete(captured(body));
+  if (payload === undefined || payload === null) {
+    await exchange.complete(captured(new Uint8Array(0)));
+    return payload;
+  }
+  if (typeof payload === "string" || payload instanceof Uint8Array) {
+    await exchange.complete(captured(typeof payload === "string" ? Buffer.from(payload) : payload));
+    return payload;
+  }
+  // A payload this hook cannot read: its answer is unknown, so nothing is stored and the key
+  // stays in flight until its lease ends (no empty answer is cached, no retry runs at once).
+  exchange.abandon();
   return payload;
+}
+
+function isFetchResponse(payload: unknown): payload is Response {
+  return Object.prototype.toString.call(payload) === "[object Response]";
+}
+
+function isWebStream(payload: unknown): payload is ReadableStream<Uint8Array> {
+  return typeof (payload as { getReader?: unknown } | null | undefined)?.getReader === "function";
+}
+
+interface Pipeable {
+  pipe(destination: NodeJS.WritableStream): unknown;
+  on?(event: "error", listener: (error: Error) => void): unknown;
+}
+
+function isPipeable(payload: unknown): payload is Pipeable {
+  return typeof (payload as { pipe?: unknown } | null | undefined)?.pipe === "function";
 }
 
 const plugin: FastifyPluginAsync<FastifyIdempotencyOptions> = async (fastify, options) => {
@@ -179,6 +224,7 @@ const plugin: FastifyPluginAsync<FastifyIdempotencyOptions> = async (fastify, op
   fastify.addHook("onSend", (request, reply, payload, done) => {
     const exchange = exchanges.get(request);
     if (exchange === undefined) {
+      if (untyped.delete(reply)) reply.removeHeader("content-type");
       done(null, payload);
       return;
     }

@@ -137,9 +137,10 @@ function fromNodeRedis(client: NodeRedisLikeClient): ValkeyConnection {
     cluster,
     // A connected client writes a command on its next turn, and a written command cannot be
     // withdrawn: a signal is worth its cost (an AbortController and its listeners per command)
-    // only while commands wait in the queue for the connection to come back.
+    // only while commands wait in the queue for the connection to come back. A cluster stays
+    // ready while one primary's connection is down, so it always gets one.
     get signals() {
-      return client.isReady !== true;
+      return cluster || client.isReady !== true;
     },
     evalsha: (sha, keys, args, signal) =>
       scoped(signal).evalSha(sha, { keys: [...keys], arguments: [...args] }),
