@@ -34,27 +34,14 @@ function remember(response: unknown, data: unknown): void {
  * ```
  */
 export function rememberResponseBodies(c: Context): void {
-  const { body, text, html, newResponse } = c;
-  c.body = ((data: unknown, ...rest: unknown[]) => {
-    const response = (body as (...args: unknown[]) => unknown)(data, ...rest);
-    remember(response, data);
-    return response;
-  }) as typeof c.body;
-  c.newResponse = ((data: unknown, ...rest: unknown[]) => {
-    const response = (newResponse as (...args: unknown[]) => unknown)(data, ...rest);
-    remember(response, data);
-    return response;
-  }) as typeof c.newResponse;
-  c.text = ((data: string, ...rest: unknown[]) => {
-    const response = (text as (...args: unknown[]) => unknown)(data, ...rest);
-    remember(response, data);
-    return response;
-  }) as typeof c.text;
-  c.html = ((data: unknown, ...rest: unknown[]) => {
-    const response = (html as (...args: unknown[]) => unknown)(data, ...rest);
-    if (typeof data === "string") remember(response, data);
-    return response;
-  }) as typeof c.html;
+  for (const name of ["body", "newResponse", "text", "html"] as const) {
+    const helper = c[name] as (...args: unknown[]) => unknown;
+    (c as unknown as Record<string, unknown>)[name] = (data: unknown, ...rest: unknown[]) => {
+      const response = helper(data, ...rest);
+      remember(response, data); // html's escaped-string objects and promises are read instead
+      return response;
+    };
+  }
   // `c.json(object, arg, headers)` is Hono's `c.body(JSON.stringify(object), arg, headers)`
   // with a default JSON content type: built that way, the serialized text is the one sent.
   const withBody = c.body as (...args: unknown[]) => Response;

@@ -66,6 +66,20 @@ export interface MemoryStoreOptions extends StoreTtlOptions {
   readonly clock?: Clock;
 }
 
+/**
+ * What `run` returns as a settled promise, what it throws as a rejection, as an async function
+ * would; without the suspendable frame an async method allocates per call, for the hot path's
+ * methods that never await.
+ */
+function settled<T>(run: () => T): Promise<T> {
+  try {
+    return Promise.resolve(run());
+  } catch (error) {
+    // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- what was thrown, as an async function would reject
+    return Promise.reject(error);
+  }
+}
+
 interface MemoryRecord {
   readonly id: string;
   entry: IdempotencyEntry;
@@ -191,14 +205,7 @@ export class MemoryStore implements IdempotencyStore, AsyncDisposable {
     entry: IdempotencyEntry<Processing>,
     options?: LeaseOptions,
   ): Promise<InsertResult> {
-    // Not an async method: it never awaits, so it settles a promise itself, which spares the
-    // suspendable frame an async method allocates per call. A throw still rejects.
-    try {
-      return Promise.resolve(this.#tryInsert(key, entry, options));
-    } catch (error) {
-      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- what was thrown, as an async method would reject
-      return Promise.reject(error);
-    }
+    return settled(() => this.#tryInsert(key, entry, options));
   }
 
   #tryInsert(
@@ -250,13 +257,7 @@ export class MemoryStore implements IdempotencyStore, AsyncDisposable {
     fencingToken: FencingToken,
     options?: RetentionOptions,
   ): Promise<FencedOutcome> {
-    // Not async, as tryInsert.
-    try {
-      return Promise.resolve(this.#complete(key, entry, fencingToken, options));
-    } catch (error) {
-      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- what was thrown, as an async method would reject
-      return Promise.reject(error);
-    }
+    return settled(() => this.#complete(key, entry, fencingToken, options));
   }
 
   #complete(
