@@ -194,6 +194,135 @@ function floorSubject() {
   };
 }
 
+/**
+ * What the contract's per-cycle allocations cost: cycles over a bare `Map` that add them one at
+ * a time, from none (the key's token, expiry, fingerprint and response in one record; results
+ * as bare values) to the whole contract (the floor above). Each step's CPU difference is what
+ * a store contract without that allocation would save per cycle.
+ */
+interface Step {
+  readonly name: string;
+  readonly cycle: () => (key: IdempotencyKey) => Promise<void>;
+}
+
+interface BareRecord {
+  token: number;
+  expiresAt: number;
+  fingerprint: typeof fingerprint;
+  response: CachedResponse | undefined;
+}
+
+function bareCycle(options: {
+  results: boolean;
+  tokens: boolean;
+  entries: boolean;
+}): () => (key: IdempotencyKey) => Promise<void> {
+  return () => {
+    const records = new Map<
+      string,
+      BareRecord | { entry: IdempotencyEntry; token: number; expiresAt: number }
+    >();
+    let lastToken = 0;
+    const claim = (id: string): unknown => {
+      const now = Date.now();
+      const token = ++lastToken;
+      records.set(
+        id,
+        options.entries
+          ? { entry: IdempotencyEntry.new(fingerprint), token, expiresAt: now + leaseTtlMs }
+          : { token, expiresAt: now + leaseTtlMs, fingerprint, response: undefined },
+      );
+      const handed = options.tokens ? FencingToken.from(token) : token;
+      return options.results ? { kind: "claimed", fencingToken: handed } : handed;
+    };
+    const complete = (id: string, handed: unknown): unknown => {
+      const now = Date.now();
+      const record = records.get(id);
+      if (record === undefined || record.expiresAt <= now) return fencedOutcome["key-expired"];
+      const token = options.tokens ? safeTokenValue(handed as FencingToken) : (handed as number);
+      if (token !== record.token) return fencedOutcome["fencing-mismatch"];
+      if ("entry" in record) {
+        const completed = (record.entry as IdempotencyEntry<Processing>).complete(response);
+        if (!record.entry.fingerprint.equals(completed.fingerprint)) {
+          return fencedOutcome["fingerprint-mismatch"];
+        }
+        record.entry = completed;
+      } else {
+        if (!record.fingerprint.equals(fingerprint)) return fencedOutcome["fingerprint-mismatch"];
+        record.response = response;
+      }
+      record.expiresAt = now + retention.retentionTtlMs;
+      return options.results ? fencedOutcome.applied : "applied";
+    };
+    return async (key) => {
+      const claimed = await Promise.resolve(claim(key.value));
+      const handed = options.results
+        ? (claimed as { fencingToken: unknown }).fencingToken
+        : claimed;
+      const outcome = await Promise.resolve(complete(key.value, handed));
+      const kind = options.results ? (outcome as FencedOutcome).kind : outcome;
+      if (kind !== "applied") throw new Error(`completion ${String(kind)}`);
+    };
+  };
+}
+
+const allocationSteps: readonly Step[] = [
+  {
+    name: "bare: one record per key (token, expiry, fingerprint, response), results as bare values",
+    cycle: bareCycle({ results: false, tokens: false, entries: false }),
+  },
+  {
+    name: "+ result objects (`{ kind, fencingToken }`, outcome constants)",
+    cycle: bareCycle({ results: true, tokens: false, entries: false }),
+  },
+  {
+    name: "+ a `FencingToken` object per claim",
+    cycle: bareCycle({ results: true, tokens: true, entries: false }),
+  },
+  {
+    name: "+ a `ProcessingEntry` and a `CompletedEntry` per cycle, held as the record's entry",
+    cycle: bareCycle({ results: true, tokens: true, entries: true }),
+  },
+  {
+    name: "+ the caller's entries and per-call options objects through `IdempotencyStore` (the floor)",
+    cycle: () => {
+      const store = new FloorStore() as unknown as IdempotencyStore;
+      return (key) => claimAndComplete(store, key);
+    },
+  },
+  {
+    name: "`MemoryStore`",
+    cycle: () => {
+      const store = storeSubject();
+      return store.claim;
+    },
+  },
+];
+
+/** The allocation table's rows: CPU µs per cycle of each step, median of `rounds`. */
+async function allocationCosts(keyCount: number, concurrency: number, rounds: number) {
+  const cpu = allocationSteps.map(() => [] as number[]);
+  for (let round = 0; round < rounds; round++) {
+    // Every step in every round, in a rotated order, so each sees the same machine state.
+    for (let offset = 0; offset < allocationSteps.length; offset++) {
+      const index = (round + offset) % allocationSteps.length;
+      const step = allocationSteps[index] as Step;
+      const keys = Array.from({ length: keyCount }, () => IdempotencyKey.random());
+      cpu[index]?.push((await measure(keys, concurrency, step.cycle())).cpuUs);
+    }
+  }
+  let previous: number | undefined;
+  return allocationSteps.map((step, index) => {
+    const micros = median(cpu[index] ?? []);
+    const delta =
+      previous === undefined
+        ? ""
+        : `${micros - previous >= 0 ? "+" : ""}${(micros - previous).toFixed(2)}`;
+    previous = micros;
+    return `| ${step.name} | ${micros.toFixed(2)} | ${delta} |`;
+  });
+}
+
 /** Runs the memory store benchmark and returns its markdown report. */
 export async function runMemoryBench(rounds = 5): Promise<string> {
   const rows: string[] = [];
@@ -231,6 +360,8 @@ export async function runMemoryBench(rounds = 5): Promise<string> {
       );
     }
   }
+  const allocationRounds = 5;
+  const allocationRows = await allocationCosts(300_000, 64, allocationRounds);
   return [
     "## Memory store",
     "",
@@ -241,6 +372,14 @@ export async function runMemoryBench(rounds = 5): Promise<string> {
     "| keys held | in flight | cycles/s | floor cycles/s | ratio | CPU µs (store / floor) | CPU ratio | replays/s | floor replays/s | ratio | CPU µs (store / floor) | CPU ratio |",
     "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ...rows,
+    "",
+    "### What the contract's allocations cost",
+    "",
+    `CPU µs per cycle (claim + complete) over 300,000 fresh keys held, 64 in flight, median of ${allocationRounds} rounds (every step in every round, in rotated order). Each step adds one kind of per-cycle allocation to a bare \`Map\`, up to the floor above and the store; the difference to the step before is what a store contract without that allocation would save per cycle.`,
+    "",
+    "| step | CPU µs per cycle | difference |",
+    "| --- | ---: | ---: |",
+    ...allocationRows,
     "",
     describeEnvironment(),
     "",
