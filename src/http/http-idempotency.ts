@@ -9,6 +9,7 @@ import { parseIdempotencyKeyHeader } from "./parse-idempotency-key.ts";
 import { problemResponse, type ProblemName } from "./problem.ts";
 import { clientKeyProblem, scopedKey } from "./scoped-key.ts";
 import { canonicalJson } from "../utils/canonical-json.ts";
+import { canonicalJsonText } from "../utils/canonical-json-text.ts";
 
 /**
  * A request as the HTTP layer sees it; each adapter builds one over its framework's request.
@@ -148,7 +149,8 @@ export class HttpIdempotency<TArgs extends readonly unknown[] = readonly unknown
     const read = await request.readBody(policy.maxRequestBytes);
     const body = typeof read === "string" ? encoder.encode(read) : read;
     if (body === undefined || body.byteLength > policy.maxRequestBytes) return this.#tooLarge();
-    const json = isJson(request.header("content-type")) ? parseJson(body) : noJson;
+    const text = isJson(request.header("content-type")) ? decoder.decode(body) : undefined;
+    const json = text === undefined ? noJson : parseJson(text);
     let rawKey = headerKey;
     if (rawKey === undefined) {
       const fromBody = json === noJson ? undefined : policy.keyFromBody?.(json);
@@ -162,9 +164,11 @@ export class HttpIdempotency<TArgs extends readonly unknown[] = readonly unknown
     const key = scopedKey(caller, rawKey);
     // One request is one request on every adapter: JSON as canonical JSON, else the bytes.
     const fingerprinted =
-      json === noJson
+      json === noJson || text === undefined
         ? body
-        : canonicalJson(policy.fingerprintBody === undefined ? json : policy.fingerprintBody(json));
+        : policy.fingerprintBody === undefined
+          ? exactJson(text, json, body)
+          : canonicalJson(policy.fingerprintBody(json));
     const fingerprint = policy.fingerprintStrategy.compute(this.#operation(request), fingerprinted);
     const claim = await this.#idempotency.claim(key, { fingerprint }, { waitMs: policy.waitMs });
     switch (claim.kind) {
@@ -235,10 +239,24 @@ function isJson(contentType: string | undefined): boolean {
   return contentType !== undefined && /\bjson\b/i.test(contentType);
 }
 
-function parseJson(body: Uint8Array): unknown {
+function parseJson(text: string): unknown {
   try {
-    return JSON.parse(decoder.decode(body)) as unknown;
+    return JSON.parse(text) as unknown;
   } catch {
     return noJson; // not JSON after all: fingerprinted as bytes, as the handler will see them
+  }
+}
+
+/**
+ * The canonical JSON of a body, numbers as the decimals they spell (so two amounts a double
+ * cannot tell apart are two requests); a body nested too deep to write back is fingerprinted
+ * as its bytes.
+ */
+function exactJson(text: string, json: unknown, body: Uint8Array): string | Uint8Array {
+  try {
+    return canonicalJsonText(text, json);
+  } catch (error) {
+    if (error instanceof SyntaxError) return body;
+    throw error;
   }
 }

@@ -365,6 +365,26 @@ export function runHttpBehaviourSuite(suite: HttpBehaviourSuiteOptions): void {
       expect(routes.runs("/orders")).toBe(1);
     });
 
+    it("tells apart numbers a double cannot (an account id past 2^53, a 20-digit amount)", async () => {
+      const { routes, send } = await start();
+      for (const [first, second] of [
+        ['{"to":9007199254740993}', '{"to":9007199254740992}'],
+        ['{"amount":100.00000000000000001}', '{"amount":100}'],
+        ['{"amount":1e400}', '{"amount":null}'],
+      ] as const) {
+        const key = fresh();
+        expect((await send("/orders", { key, body: first })).status).toBe(201);
+        const respelled = await send("/orders", { key, body: first.replace(":", " : ") });
+        expect(respelled.headers.get("idempotent-replayed")).toBe("true");
+        await expectProblem(
+          await send("/orders", { key, body: second }),
+          422,
+          "fingerprint-mismatch",
+        );
+      }
+      expect(routes.runs("/orders")).toBe(3);
+    });
+
     it("fingerprints the chosen part of a JSON body: a new timestamp replays, a new amount conflicts", async () => {
       const { routes, send } = await start({
         fingerprintBody: (json) => (json as { payment?: unknown }).payment,
