@@ -22,6 +22,8 @@ const entryPoints: Record<string, string> = {
   "idempotent/fastify": "../src/http/fastify/index.ts",
   "idempotent/hono": "../src/http/hono/index.ts",
   "idempotent/fetch": "../src/http/fetch/index.ts",
+  "idempotent/postgres": "../src/stores/postgres/index.ts",
+  "idempotent/testing": "../src/testing/index.ts",
 };
 
 function withSources(source: string): string {
@@ -35,10 +37,19 @@ function withSources(source: string): string {
 /** The HTTP quick start's blocks, one per framework; the application's own `createOrder` is declared. */
 const httpBlocks = ["http-express", "http-fastify", "http-hono", "http-fetch"];
 
+/** Other blocks that are compiled, with declarations of the application's values they use. */
+const otherBlocks: Record<string, string> = {
+  "postgres-store": `declare const key: import("../src/index.ts").IdempotencyKey;
+declare const rawBody: string;
+declare const id: string;
+declare const total: number;`,
+  "conformance-suite": `declare const pool: import("pg").Pool;`,
+};
+
 describe("README", () => {
   // tsc over the sources and the frameworks' types takes a while on a loaded machine.
   it(
-    "compiles and runs the quick example and compiles the HTTP quick start, as written",
+    "compiles and runs the quick example and compiles the HTTP quick start, the PostgreSQL store and the conformance suite, as written",
     {
       timeout: 120_000,
     },
@@ -48,6 +59,12 @@ describe("README", () => {
       try {
         const file = join(directory, "quick-example.ts");
         writeFileSync(file, `${withSources(readmeBlock("quick-example"))}\nexport {};\n`);
+        for (const [marker, declarations] of Object.entries(otherBlocks)) {
+          writeFileSync(
+            join(directory, `${marker}.ts`),
+            `${withSources(readmeBlock(marker))}\n${declarations}\nexport {};\n`,
+          );
+        }
         for (const marker of httpBlocks) {
           writeFileSync(
             join(directory, `${marker}.ts`),
@@ -60,7 +77,10 @@ describe("README", () => {
           join(directory, "tsconfig.json"),
           JSON.stringify({
             extends: "../tsconfig.json",
-            compilerOptions: { isolatedDeclarations: false },
+            compilerOptions: {
+              isolatedDeclarations: false,
+              noPropertyAccessFromIndexSignature: false,
+            },
             include: ["*.ts"],
           }),
         );

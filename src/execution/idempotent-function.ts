@@ -3,6 +3,7 @@ import { CachedResponse } from "../core/cached-response.ts";
 import { IdempotencyKey } from "../core/idempotency-key.ts";
 import { IdempotencyConflictError } from "../errors/idempotency-conflict-error.ts";
 import { InvalidArgumentError } from "../errors/invalid-argument-error.ts";
+import { InvalidKeyError } from "../errors/invalid-key-error.ts";
 import { MalformedRecordError } from "../errors/malformed-record-error.ts";
 import { canonicalJson } from "../utils/canonical-json.ts";
 import type { Idempotency } from "./idempotency.ts";
@@ -81,8 +82,12 @@ interface StoredResult {
 
 function storedKey(operation: string, key: string | IdempotencyKey): IdempotencyKey {
   if (key instanceof IdempotencyKey) return key;
-  if (typeof key !== "string" || key.length === 0 || key.length > 255) {
-    throw new InvalidArgumentError("key", "expected a non-empty string of at most 255 characters");
+  if (typeof key !== "string") {
+    throw new InvalidKeyError("not-a-string", `key: expected a string, got ${typeof key}`);
+  }
+  if (key.length === 0) throw new InvalidKeyError("empty", "key: the key is empty");
+  if (key.length > 255) {
+    throw new InvalidKeyError("too-long", "key: the key is longer than 255 characters");
   }
   // Hashed with the operation: any character is fine, and two functions never share a key.
   const digest = createHash("sha256")

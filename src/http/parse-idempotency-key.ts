@@ -1,6 +1,7 @@
 /**
  * The key in an `Idempotency-Key` header: the draft's structured-field string (`"abc"`, with
- * `\"` and `\\` escapes) or, leniently, a bare token. `undefined` when the value is neither.
+ * `\"` and `\\` escapes) or, leniently, a bare run of visible ASCII (no spaces, which a
+ * proxy joining two fields would add). `undefined` when the value is neither.
  *
  * @example
  * ```ts

@@ -6,6 +6,7 @@ import { describe, expect, it } from "vitest";
 import { CachedResponse } from "../../src/core/cached-response.ts";
 import { IdempotencyKey } from "../../src/core/idempotency-key.ts";
 import { IdempotencyConflictError } from "../../src/errors/idempotency-conflict-error.ts";
+import { InvalidKeyError } from "../../src/errors/invalid-key-error.ts";
 import { InvalidArgumentError } from "../../src/errors/invalid-argument-error.ts";
 import { MalformedRecordError } from "../../src/errors/malformed-record-error.ts";
 import { MemoryStore } from "../../src/stores/memory/memory-store.ts";
@@ -74,10 +75,10 @@ describe("idempotent() keys", () => {
   });
 
   it.each([
-    ["empty", ""],
-    ["256 characters", "k".repeat(256)],
-    ["a number", 7 as unknown as string],
-  ])("refuses a key that is %s, without running the function", async (_, key) => {
+    ["empty", "", "empty", "key: the key is empty"],
+    ["256 characters", "k".repeat(256), "too-long", "key: the key is longer than 255 characters"],
+    ["a number", 7 as unknown as string, "not-a-string", "key: expected a string, got number"],
+  ])("refuses a key that is %s, without running the function", async (_, key, reason, message) => {
     const { idempotency } = setup();
     let runs = 0;
     const once = idempotent(
@@ -88,11 +89,10 @@ describe("idempotent() keys", () => {
       { idempotency, operation: "refused", key: () => key },
     );
     const error = await failure(() => once());
-    expect(error).toBeInstanceOf(InvalidArgumentError);
-    expect((error as InvalidArgumentError).argument).toBe("key");
-    expect((error as InvalidArgumentError).message).toBe(
-      "key: expected a non-empty string of at most 255 characters",
-    );
+    expect(error).toBeInstanceOf(InvalidKeyError);
+    expect((error as InvalidKeyError).code).toBe("ERR_IDEMPOTENT_INVALID_KEY");
+    expect((error as InvalidKeyError).reason).toBe(reason);
+    expect((error as InvalidKeyError).message).toBe(message);
     expect(runs).toBe(0);
   });
 

@@ -80,8 +80,8 @@ function send(response: ServerResponse, cached: CachedResponse): void {
 /**
  * Express 4/5 middleware: the first request with a key runs the route, retries get the cached
  * response with `Idempotent-Replayed: true`, conflicts get RFC 9457 problems. Mount it before
- * or after your body parser: mounted after, it fingerprints the parsed body; mounted before,
- * the raw bytes, and it leaves them for the parser. The route's claim, with an `AbortSignal`
+ * your body parser: it reads the raw bytes within `maxRequestBytes` and leaves them for the
+ * parser. Mounted after it, it fingerprints the parsed body, within the parser's own limit. The route's claim, with an `AbortSignal`
  * for long work, is `idempotencyOf(request)`.
  *
  * A client that disconnects does not release the key: the handler's response is still stored
@@ -95,8 +95,8 @@ function send(response: ServerResponse, cached: CachedResponse): void {
  * import { idempotency } from "idempotent/express";
  *
  * const app = express();
+ * app.use(idempotency({ store, scope: (request) => request.header("x-api-key") })); // before the parser
  * app.use(express.json());
- * app.use(idempotency({ store, scope: (request) => request.header("x-api-key") }));
  * app.post("/orders", (request, response) => response.status(201).json(createOrder(request.body)));
  * ```
  */

@@ -74,7 +74,8 @@ export interface ExecuteInTransactionOptions {
  *
  * @example
  * ```ts
- * const outcome = await executeInTransaction(
+ * // The client type names what `tx` is: TypeScript cannot read it off the runner.
+ * const outcome = await executeInTransaction<PgPoolClient>(
  *   idempotency, // new Idempotency({ store: postgresStore })
  *   key,
  *   { operation: "POST /orders", body: rawBody },
