@@ -1,6 +1,6 @@
-// Requests per second through each adapter with autocannon: the bare framework, the
-// middleware on a fresh key per request, and replays of one key; memory and Valkey/Redis
-// stores; express-idempotency on the same workload. The load generator runs in a process of its
+// Requests per second through each adapter with autocannon: the bare framework (for fetch, a
+// bare fetch handler served by @hono/node-server), the middleware on a fresh key per request,
+// and replays of one key; memory and Valkey/Redis stores; express-idempotency on the same workload. The load generator runs in a process of its
 // own (bench/http-load.ts); the server's CPU time per request is measured in its process.
 // Run: npm run bench -- http
 import { execFile } from "node:child_process";
@@ -17,6 +17,7 @@ import { Redis } from "ioredis";
 import type { IdempotencyStore } from "../src/index.ts";
 import { idempotency as expressIdempotency } from "../src/http/express/index.ts";
 import { idempotency as fastifyIdempotency } from "../src/http/fastify/index.ts";
+import { withIdempotency } from "../src/http/fetch/index.ts";
 import { idempotency as honoIdempotency } from "../src/http/hono/index.ts";
 import { MemoryStore } from "../src/stores/memory/index.ts";
 import { ValkeyStore } from "../src/stores/valkey/index.ts";
@@ -48,6 +49,13 @@ const frameworks: Record<string, (store: IdempotencyStore | undefined) => Promis
       if (store !== undefined) app.use(honoIdempotency({ store, scope: "global" }));
       app.post("/orders", (c) => c.json(order, 201));
       return serveFetch(app.fetch);
+    },
+    // A fetch handler (as in Bun, Deno, Workers) served on Node.js as Hono is.
+    fetch: (store) => {
+      const handler = () => Response.json(order, { status: 201 });
+      return serveFetch(
+        store === undefined ? handler : withIdempotency(handler, { store, scope: "global" }),
+      );
     },
   };
 

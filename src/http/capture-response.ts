@@ -1,5 +1,6 @@
 import type { CachedResponseParts } from "../core/cached-response.ts";
 import { concat } from "./read-web-body.ts";
+import { webResponse } from "./web-response.ts";
 
 /** A fetch Response to send, and its captured copy when it fit the limit. */
 export interface CapturedResponse {
@@ -58,17 +59,12 @@ export async function captureResponse(
     }
   }
   const body = concat(chunks, size);
-  const nullBody =
-    response.status === 204 || response.status === 205 || response.status === 304 || size === 0;
   // The body is whole now: the framing headers of the streamed original no longer apply.
-  const sent = new Headers(response.headers);
-  sent.delete("transfer-encoding");
-  sent.delete("content-length");
+  const sent = headers.filter(
+    ([name]) => name !== "transfer-encoding" && name !== "content-length",
+  );
   return {
-    response: new Response(nullBody ? null : (body as Uint8Array<ArrayBuffer>), {
-      status: response.status,
-      headers: sent,
-    }),
+    response: webResponse(response.status, sent, body),
     captured: { status: response.status, headers, body },
   };
 }

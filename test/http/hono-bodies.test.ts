@@ -161,3 +161,25 @@ describe("hono request bodies", () => {
     expect(received).toEqual([{ sku: 4 }]);
   });
 });
+
+describe("hono replays", () => {
+  it("sends every value of a repeated header, through @hono/node-server", async () => {
+    const app = new Hono();
+    let runs = 0;
+    app.use(idempotency({ store: new MemoryStore(), scope: "global", replaySetCookie: true }));
+    app.post("/cookies", (c) => {
+      runs++;
+      c.header("set-cookie", "a=1", { append: true });
+      c.header("set-cookie", "b=2", { append: true });
+      return c.text("ok", 201);
+    });
+    const url = `${await start(app)}/cookies`;
+    const first = await post(url, "cookies", "{}");
+    const replay = await post(url, "cookies", "{}");
+    expect(replay.headers.get("idempotent-replayed")).toBe("true");
+    expect(replay.headers.getSetCookie()).toEqual(["a=1", "b=2"]);
+    expect(replay.headers.getSetCookie()).toEqual(first.headers.getSetCookie());
+    expect(await replay.text()).toBe("ok");
+    expect(runs).toBe(1);
+  });
+});

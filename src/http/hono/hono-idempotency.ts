@@ -3,6 +3,8 @@ import { captureResponse } from "../capture-response.ts";
 import { HttpIdempotency, type HttpRequestView } from "../http-idempotency.ts";
 import type { HttpIdempotencyOptions } from "../http-options.ts";
 import { attachClaim } from "../request-claim.ts";
+import { requestPath } from "../request-path.ts";
+import { cachedToResponse } from "../web-response.ts";
 import { readHonoBody } from "./read-hono-body.ts";
 import { capturedFromSource, rememberResponseBodies } from "./response-sources.ts";
 
@@ -21,10 +23,9 @@ export type HonoIdempotencyOptions<E extends Env = any> = HttpIdempotencyOptions
 function view(c: Context): HttpRequestView {
   // The request as it came: reading the body replaces `c.req.raw` with one built on demand.
   const raw = c.req.raw;
-  const url = new URL(raw.url);
   return {
     method: raw.method,
-    path: url.pathname + url.search,
+    path: requestPath(raw.url),
     header: (name) => raw.headers.get(name) ?? undefined,
     // Read so that the route still reads the body as sent.
     readBody: (limit) => readHonoBody(c, limit),
@@ -65,7 +66,7 @@ export function idempotency<E extends Env = any>(
     if (decision.kind === "respond") {
       // Replaces, rather than merges with, headers a middleware set earlier.
       c.res = undefined;
-      c.res = decision.response.toResponse();
+      c.res = cachedToResponse(decision.response);
       return;
     }
     const { exchange } = decision;
