@@ -8,7 +8,7 @@ export default tseslint.config(
       "docs/api/",
       "coverage/",
       "node_modules/",
-      ".tmp/",
+      ".tmp*/",
       "reports/",
       ".stryker-tmp/",
     ],
