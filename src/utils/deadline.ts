@@ -43,16 +43,25 @@ export interface Deadline {
   readonly expired: boolean;
 }
 
-class PendingDeadline extends IntervalQueueEntry implements Deadline {
+class PendingDeadline<T> extends IntervalQueueEntry implements Deadline {
+  readonly #queue: IntervalQueue;
   readonly #onTimeout: () => Error;
-  readonly #reject: (error: Error) => void;
+  // Set by the promise's executor, which runs before the constructor returns.
+  #resolve: (value: T) => void = ignore;
+  #reject: (error: unknown) => void = ignore;
   #controller: AbortController | undefined;
   #reason: Error | undefined;
+  /** The call's result: settled by the work, or rejected by the deadline, whichever is first. */
+  readonly promise: Promise<T>;
 
-  constructor(onTimeout: () => Error, reject: (error: Error) => void) {
+  constructor(queue: IntervalQueue, onTimeout: () => Error) {
     super();
+    this.#queue = queue;
     this.#onTimeout = onTimeout;
-    this.#reject = reject;
+    this.promise = new Promise<T>((resolve, reject) => {
+      this.#resolve = resolve;
+      this.#reject = reject;
+    });
   }
 
   get signal(): AbortSignal {
@@ -67,12 +76,28 @@ class PendingDeadline extends IntervalQueueEntry implements Deadline {
     return this.#reason !== undefined;
   }
 
+  // Settling a settled promise does nothing: whichever of work and deadline comes first wins.
+  settle(value: T): void {
+    this.#queue.cancel(this);
+    this.#resolve(value);
+  }
+
+  /** The work's own rejection is passed on as it is, like `await` would. */
+  fail(error: unknown): void {
+    this.#queue.cancel(this);
+    this.#reject(error);
+  }
+
   fire(): void {
     const error = this.#onTimeout();
     this.#reason = error;
     this.#controller?.abort(error);
     this.#reject(error);
   }
+}
+
+function ignore(): void {
+  // Replaced by the promise's executor before any use.
 }
 
 /**
@@ -96,29 +121,24 @@ export function withDeadline<T>(
   work: (deadline: Deadline) => Promise<T>,
   onTimeout: () => Error,
 ): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const queue = queueFor(Math.min(timeoutMs, maxTimerMs));
-    const deadline = new PendingDeadline(onTimeout, reject);
-    queue.schedule(deadline);
-    // Settling a settled promise does nothing: whichever of work and deadline comes first wins.
-    // The work's own rejection is passed on as it is, like `await` would.
-    const fail = (error: unknown): void => {
-      queue.cancel(deadline);
-      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- passed on as is
-      reject(error);
-    };
-    let running: Promise<T>;
-    try {
-      running = work(deadline);
-    } catch (error) {
-      fail(error);
-      return;
-    }
-    running.then((value) => {
-      queue.cancel(deadline);
-      resolve(value);
-    }, fail);
-  });
+  const queue = queueFor(Math.min(timeoutMs, maxTimerMs));
+  const deadline = new PendingDeadline<T>(queue, onTimeout);
+  queue.schedule(deadline);
+  // Per call: one entry, one promise and the two callbacks below; no named closure (a bundler
+  // that keeps function names would define a property on each).
+  try {
+    work(deadline).then(
+      (value) => {
+        deadline.settle(value);
+      },
+      (error: unknown) => {
+        deadline.fail(error);
+      },
+    );
+  } catch (error) {
+    deadline.fail(error);
+  }
+  return deadline.promise;
 }
 
 /**
