@@ -1,6 +1,6 @@
 import { CachedResponse, type HeaderPairs } from "../../core/cached-response.ts";
 import { fencedOutcome, type FencedOutcome, type LeaseOutcome } from "../../core/fenced-outcome.ts";
-import { FencingToken } from "../../core/fencing-token.ts";
+import { FencingToken, safeTokenValue } from "../../core/fencing-token.ts";
 import { Fingerprint } from "../../core/fingerprint.ts";
 import {
   assertCompleted,
@@ -98,6 +98,23 @@ export interface ValkeyStoreOptions extends StoreTtlOptions {
    * ```
    */
   readonly operationTimeoutMs?: number;
+}
+
+/** The store's operations, as errors name them. */
+type Operation = "tryInsert" | "complete" | "touch" | "remove" | "get" | "purge";
+
+/**
+ * A lease or retention as the scripts take it: the padded TTL the record holds, and the key's
+ * TTL (the TTL plus {@link tokenRetentionMs}) for PX, so the script formats no number.
+ */
+interface TtlArgs {
+  readonly ttlMs: number;
+  readonly padded: string;
+  readonly keyTtl: string;
+}
+
+function ttlArgs(ttlMs: number): TtlArgs {
+  return { ttlMs, padded: padded(ttlMs), keyTtl: String(ttlMs + tokenRetentionMs) };
 }
 
 const fencedKinds = {
@@ -229,17 +246,22 @@ function decodeLive(reply: unknown, key: string): StoredEntry {
   throw new MalformedRecordError("", "unexpected script reply");
 }
 
-/** A completed record's tail, after its header: status, headers length, headers, body. */
-function responseTail(response: CachedResponse): Buffer {
+const zeros = "0".repeat(headersLengthDigits);
+
+/**
+ * A completed record's response part before the body, as text: status, headers length
+ * (zero-padded), headers (JSON). The body follows as an argument of its own.
+ */
+function responseHead(response: CachedResponse): string {
   const headers = JSON.stringify(response.headers);
-  const headersLength = Buffer.byteLength(headers);
-  const body = response.body;
-  const start = layout.headers - layout.status;
-  const tail = Buffer.allocUnsafe(start + headersLength + body.byteLength);
-  tail.write(`${response.status}${padded(headersLength, headersLengthDigits)}`, 0, "latin1");
-  tail.write(headers, start, "utf8");
-  tail.set(body, start + headersLength);
-  return tail;
+  const length = String(Buffer.byteLength(headers));
+  // A status is 3 digits (200-599), as CachedResponse guarantees.
+  return `${response.status}${zeros.slice(length.length)}${length}${headers}`;
+}
+
+/** The body as a Buffer (clients send a Uint8Array that is not one as text), not copied. */
+function bodyArgument(body: Uint8Array): Buffer {
+  return Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
 }
 
 /**
@@ -269,6 +291,11 @@ export class ValkeyStore implements IdempotencyStore {
   readonly #waitForReplicas: WaitForReplicasOptions | undefined;
   readonly #operationTimeoutMs: number;
   readonly #ttls: StoreTtls;
+  /** The arguments of the last lease and retention, which are most often the defaults. */
+  #lease: TtlArgs;
+  #retention: TtlArgs;
+  /** Each operation's timeout error, made once rather than as a closure per call. */
+  readonly #timeouts: Readonly<Record<Operation, () => Error>>;
 
   /** @throws {@link idempotent!InvalidArgumentError} on an option out of range. */
   constructor(options: ValkeyStoreOptions) {
@@ -297,6 +324,18 @@ export class ValkeyStore implements IdempotencyStore {
       }
     }
     this.#waitForReplicas = wait;
+    this.#lease = ttlArgs(this.#ttls.leaseTtlMs);
+    this.#retention = ttlArgs(this.#ttls.retentionTtlMs);
+    const timeoutMs = this.#operationTimeoutMs;
+    const timeout = (operation: Operation) => () => deadlineError(operation, timeoutMs);
+    this.#timeouts = {
+      tryInsert: timeout("tryInsert"),
+      complete: timeout("complete"),
+      touch: timeout("touch"),
+      remove: timeout("remove"),
+      get: timeout("get"),
+      purge: timeout("purge"),
+    };
     guardClientErrors(options.client);
   }
 
@@ -313,11 +352,11 @@ export class ValkeyStore implements IdempotencyStore {
   ): Promise<InsertResult> {
     assertProcessing(entry);
     const recordKey = this.recordKey(key);
-    const leaseMs = leaseOf(options, this.#ttls);
+    const lease = this.#leaseArgs(leaseOf(options, this.#ttls));
     const reply = await this.#run("tryInsert", claimScript, recordKey, [
       entry.fingerprint.hex,
-      padded(leaseMs),
-      String(leaseMs + tokenRetentionMs),
+      lease.padded,
+      lease.keyTtl,
     ]);
     // A new token is 16 digits; a live record is longer (a version-2 header alone is 73 bytes).
     if (Buffer.isBuffer(reply) && reply.length === tokenDigits) {
@@ -337,12 +376,15 @@ export class ValkeyStore implements IdempotencyStore {
   ): Promise<FencedOutcome> {
     assertCompleted(entry);
     const retentionMs = retentionOf(options, this.#ttls);
+    let retention = this.#retention;
+    if (retention.ttlMs !== retentionMs) this.#retention = retention = ttlArgs(retentionMs);
     const outcome = await this.#fenced("complete", completeScript, key, [
       this.#token(fencingToken),
       entry.fingerprint.hex,
-      padded(retentionMs),
-      String(retentionMs + tokenRetentionMs),
-      responseTail(entry.response),
+      retention.padded,
+      retention.keyTtl,
+      responseHead(entry.response),
+      bodyArgument(entry.response.body),
     ]);
     if (outcome.kind === "applied") await this.#replicate("complete");
     return outcome;
@@ -353,11 +395,11 @@ export class ValkeyStore implements IdempotencyStore {
     fencingToken: FencingToken,
     options?: LeaseOptions,
   ): Promise<LeaseOutcome> {
-    const leaseMs = leaseOf(options, this.#ttls);
+    const lease = this.#leaseArgs(leaseOf(options, this.#ttls));
     return (await this.#fenced("touch", touchScript, key, [
       this.#token(fencingToken),
-      padded(leaseMs),
-      String(leaseMs + tokenRetentionMs),
+      lease.padded,
+      lease.keyTtl,
     ])) as LeaseOutcome;
   }
 
@@ -385,13 +427,20 @@ export class ValkeyStore implements IdempotencyStore {
    */
   #token(fencingToken: FencingToken): string {
     assertFencingToken(fencingToken);
-    const digits = fencingToken.toString();
+    const small = safeTokenValue(fencingToken);
+    const digits = small >= 0 ? String(small) : fencingToken.toString();
     if (digits.length < tokenDigits) return digits.padStart(tokenDigits, "0");
     return digits.length === tokenDigits && digits <= maxToken ? digits : "x".repeat(17);
   }
 
+  /** The arguments of a lease, cached while calls keep the same one. */
+  #leaseArgs(leaseMs: number): TtlArgs {
+    const lease = this.#lease;
+    return lease.ttlMs === leaseMs ? lease : (this.#lease = ttlArgs(leaseMs));
+  }
+
   async #fenced(
-    operation: string,
+    operation: Operation,
     script: Script,
     key: IdempotencyKey,
     args: CommandArgument[],
@@ -408,34 +457,40 @@ export class ValkeyStore implements IdempotencyStore {
    * together within the operation's deadline.
    */
   #run(
-    operation: string,
+    operation: Operation,
     script: Script,
     recordKey: string,
     args: CommandArgument[],
   ): Promise<unknown> {
-    const keys = [recordKey];
-    const timeoutMs = this.#operationTimeoutMs;
-    const connection = this.connection;
     return withDeadline(
-      timeoutMs,
-      async (deadline) => {
-        try {
-          return await connection.evalsha(script.sha, keys, args, this.#signal(deadline));
-        } catch (error) {
-          if (!(error instanceof Error) || !error.message.startsWith("NOSCRIPT")) {
-            throw toStoreError(error, operation);
-          }
-        }
-        // The caller has its timeout already: send no write it no longer waits for.
-        if (deadline.expired) throw deadlineError(operation, timeoutMs);
-        try {
-          return await connection.eval(script.source, keys, args, this.#signal(deadline));
-        } catch (error) {
-          throw toStoreError(error, operation);
-        }
-      },
-      () => deadlineError(operation, timeoutMs),
+      this.#operationTimeoutMs,
+      (deadline) => this.#call(operation, script, [recordKey], args, deadline),
+      this.#timeouts[operation],
     );
+  }
+
+  async #call(
+    operation: Operation,
+    script: Script,
+    keys: string[],
+    args: CommandArgument[],
+    deadline: Deadline,
+  ): Promise<unknown> {
+    const connection = this.connection;
+    try {
+      return await connection.evalsha(script.sha, keys, args, this.#signal(deadline));
+    } catch (error) {
+      if (!(error instanceof Error) || !error.message.startsWith("NOSCRIPT")) {
+        throw toStoreError(error, operation);
+      }
+    }
+    // The caller has its timeout already: send no write it no longer waits for.
+    if (deadline.expired) throw this.#timeouts[operation]();
+    try {
+      return await connection.eval(script.source, keys, args, this.#signal(deadline));
+    } catch (error) {
+      throw toStoreError(error, operation);
+    }
   }
 
   /** The deadline's signal for a connection that uses it; none for one that does not. */
