@@ -105,7 +105,9 @@ function ignore(): void {
  * `onTimeout()` and the deadline's signal is aborted, so work that reads it sends nothing more
  * and a client that honours it drops a command it has not written yet. A reply that arrives
  * after the deadline is ignored, a late rejection included (it never becomes an unhandled
- * rejection). Deadlines never keep the process alive.
+ * rejection). Deadlines never keep the process alive. When `work` fails (rejects or throws),
+ * `recover`, if given, gets its error and makes the result instead, within the same deadline
+ * (a retry, a fallback, or the error mapped); what `recover` throws is the call's error.
  *
  * @example
  * ```ts
@@ -120,25 +122,44 @@ export function withDeadline<T>(
   timeoutMs: number,
   work: (deadline: Deadline) => Promise<T>,
   onTimeout: () => Error,
+  recover?: (error: unknown, deadline: Deadline) => Promise<T>,
 ): Promise<T> {
   const queue = queueFor(Math.min(timeoutMs, maxTimerMs));
   const deadline = new PendingDeadline<T>(queue, onTimeout);
   queue.schedule(deadline);
-  // Per call: one entry, one promise and the two callbacks below; no named closure (a bundler
-  // that keeps function names would define a property on each).
+  // Per call: one entry, one promise and the callbacks below; no named closure (a bundler that
+  // keeps function names would define a property on each), and no async function wrapping the
+  // work only to catch its failure.
+  run(deadline, work, recover);
+  return deadline.promise;
+}
+
+function run<T>(
+  deadline: PendingDeadline<T>,
+  work: (deadline: Deadline) => Promise<T>,
+  recover: ((error: unknown, deadline: Deadline) => Promise<T>) | undefined,
+): void {
   try {
     work(deadline).then(
       (value) => {
         deadline.settle(value);
       },
       (error: unknown) => {
-        deadline.fail(error);
+        failed(deadline, error, recover);
       },
     );
   } catch (error) {
-    deadline.fail(error);
+    failed(deadline, error, recover);
   }
-  return deadline.promise;
+}
+
+function failed<T>(
+  deadline: PendingDeadline<T>,
+  error: unknown,
+  recover: ((error: unknown, deadline: Deadline) => Promise<T>) | undefined,
+): void {
+  if (recover === undefined) deadline.fail(error);
+  else run(deadline, (again) => recover(error, again), undefined);
 }
 
 /**

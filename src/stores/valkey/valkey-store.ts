@@ -462,34 +462,33 @@ export class ValkeyStore implements IdempotencyStore {
     recordKey: string,
     args: CommandArgument[],
   ): Promise<unknown> {
+    const keys = [recordKey];
     return withDeadline(
       this.#operationTimeoutMs,
-      (deadline) => this.#call(operation, script, [recordKey], args, deadline),
+      (deadline) => this.connection.evalsha(script.sha, keys, args, this.#signal(deadline)),
       this.#timeouts[operation],
+      (error, deadline) => this.#fallBack(error, operation, script, keys, args, deadline),
     );
   }
 
-  async #call(
+  /** After a failed EVALSHA: EVAL if the server lost the script, else the error mapped. */
+  async #fallBack(
+    error: unknown,
     operation: Operation,
     script: Script,
     keys: string[],
     args: CommandArgument[],
     deadline: Deadline,
   ): Promise<unknown> {
-    const connection = this.connection;
-    try {
-      return await connection.evalsha(script.sha, keys, args, this.#signal(deadline));
-    } catch (error) {
-      if (!(error instanceof Error) || !error.message.startsWith("NOSCRIPT")) {
-        throw toStoreError(error, operation);
-      }
+    if (!(error instanceof Error) || !error.message.startsWith("NOSCRIPT")) {
+      throw toStoreError(error, operation);
     }
     // The caller has its timeout already: send no write it no longer waits for.
     if (deadline.expired) throw this.#timeouts[operation]();
     try {
-      return await connection.eval(script.source, keys, args, this.#signal(deadline));
-    } catch (error) {
-      throw toStoreError(error, operation);
+      return await this.connection.eval(script.source, keys, args, this.#signal(deadline));
+    } catch (evalError) {
+      throw toStoreError(evalError, operation);
     }
   }
 
