@@ -144,6 +144,13 @@ function checkToken(value: unknown): void {
   }
 }
 
+/** The outcome a fenced script's code stands for. */
+function fencedOf(code: unknown, recordKey: string): FencedOutcome {
+  const outcome = fencedKinds[code as keyof typeof fencedKinds] as FencedOutcome | undefined;
+  if (outcome === undefined) throw errorForCode(code as number, recordKey);
+  return outcome;
+}
+
 function errorForCode(code: number, key: string): MalformedRecordError {
   switch (code) {
     case scriptCodes.unknownVersion:
@@ -378,14 +385,19 @@ export class ValkeyStore implements IdempotencyStore {
     const retentionMs = retentionOf(options, this.#ttls);
     let retention = this.#retention;
     if (retention.ttlMs !== retentionMs) this.#retention = retention = ttlArgs(retentionMs);
-    const outcome = await this.#fenced("complete", completeScript, key, [
+    const args = [
       this.#token(fencingToken),
       entry.fingerprint.hex,
       retention.padded,
       retention.keyTtl,
       responseHead(entry.response),
       bodyArgument(entry.response.body),
-    ]);
+    ];
+    const recordKey = this.recordKey(key);
+    const outcome = fencedOf(
+      await this.#run("complete", completeScript, recordKey, args),
+      recordKey,
+    );
     if (outcome.kind === "applied") await this.#replicate("complete");
     return outcome;
   }
@@ -396,17 +408,21 @@ export class ValkeyStore implements IdempotencyStore {
     options?: LeaseOptions,
   ): Promise<LeaseOutcome> {
     const lease = this.#leaseArgs(leaseOf(options, this.#ttls));
-    return (await this.#fenced("touch", touchScript, key, [
-      this.#token(fencingToken),
-      lease.padded,
-      lease.keyTtl,
-    ])) as LeaseOutcome;
+    const args = [this.#token(fencingToken), lease.padded, lease.keyTtl];
+    const recordKey = this.recordKey(key);
+    return fencedOf(
+      await this.#run("touch", touchScript, recordKey, args),
+      recordKey,
+    ) as LeaseOutcome;
   }
 
   async remove(key: IdempotencyKey, fencingToken: FencingToken): Promise<LeaseOutcome> {
-    return (await this.#fenced("remove", removeScript, key, [
-      this.#token(fencingToken),
-    ])) as LeaseOutcome;
+    const args = [this.#token(fencingToken)];
+    const recordKey = this.recordKey(key);
+    return fencedOf(
+      await this.#run("remove", removeScript, recordKey, args),
+      recordKey,
+    ) as LeaseOutcome;
   }
 
   async get(key: IdempotencyKey): Promise<StoredEntry | undefined> {
@@ -437,19 +453,6 @@ export class ValkeyStore implements IdempotencyStore {
   #leaseArgs(leaseMs: number): TtlArgs {
     const lease = this.#lease;
     return lease.ttlMs === leaseMs ? lease : (this.#lease = ttlArgs(leaseMs));
-  }
-
-  async #fenced(
-    operation: Operation,
-    script: Script,
-    key: IdempotencyKey,
-    args: CommandArgument[],
-  ): Promise<FencedOutcome> {
-    const recordKey = this.recordKey(key);
-    const code = (await this.#run(operation, script, recordKey, args)) as number;
-    const outcome = fencedKinds[code as keyof typeof fencedKinds] as FencedOutcome | undefined;
-    if (outcome === undefined) throw errorForCode(code, recordKey);
-    return outcome;
   }
 
   /**
