@@ -41,6 +41,7 @@ import {
   type Script,
 } from "./scripts.ts";
 import { guardClientErrors } from "./client-errors.ts";
+import { decodeHeaders, encodeHeaders } from "./headers-json.ts";
 import { validateDeadlineMs, withDeadline, type Deadline } from "../../utils/deadline.ts";
 import { deadlineError, toStoreError } from "./to-store-error.ts";
 import {
@@ -208,7 +209,7 @@ function decodeRecord(record: Buffer, key: string): StoredEntry {
     const headersEnd =
       layout.headers + digitsAt(record, layout.headersLength, headersLengthDigits, "headersLength");
     if (headersEnd > record.length) throw new MalformedRecordError("h", "headers cut short");
-    const headers = JSON.parse(record.toString("utf8", layout.headers, headersEnd)) as HeaderPairs;
+    const headers = decodeHeaders(record, layout.headers, headersEnd) as HeaderPairs;
     const status = digitsAt(record, layout.status, 3, "status");
     const response = new CachedResponse({ status, headers, body: record.subarray(headersEnd) });
     return { entry: restoreEntry({ state: "completed", fingerprint, response }), expiresAt };
@@ -260,7 +261,7 @@ const zeros = "0".repeat(headersLengthDigits);
  * (zero-padded), headers (JSON). The body follows as an argument of its own.
  */
 function responseHead(response: CachedResponse): string {
-  const headers = JSON.stringify(response.headers);
+  const headers = encodeHeaders(response.headers);
   const length = String(Buffer.byteLength(headers));
   // A status is 3 digits (200-599), as CachedResponse guarantees.
   return `${response.status}${zeros.slice(length.length)}${length}${headers}`;
