@@ -174,6 +174,15 @@ function padded(value: number, digits = ttlDigits): string {
   return String(value).padStart(digits, "0");
 }
 
+/**
+ * A safe integer as 16 zero-padded digits, formatted in two halves below 10^8: each one a small
+ * integer, which formats several times faster than a number past 2^31 (a double).
+ */
+function sixteenDigits(value: number): string {
+  const high = Math.floor(value / 1e8);
+  return String(1e8 + high).slice(1) + String(1e8 + (value - high * 1e8)).slice(1);
+}
+
 /** The fixed-width decimal number at `start` (0-based, `digits` long) of a version-2 record. */
 function digitsAt(record: Buffer, start: number, digits: number, field: string): number {
   let value = 0;
@@ -445,7 +454,8 @@ export class ValkeyStore implements IdempotencyStore {
   #token(fencingToken: FencingToken): string {
     assertFencingToken(fencingToken);
     const small = safeTokenValue(fencingToken);
-    const digits = small >= 0 ? String(small) : fencingToken.toString();
+    if (small >= 0) return sixteenDigits(small);
+    const digits = fencingToken.toString();
     if (digits.length < tokenDigits) return digits.padStart(tokenDigits, "0");
     return digits.length === tokenDigits && digits <= maxToken ? digits : "x".repeat(17);
   }
