@@ -392,9 +392,7 @@ export class ValkeyStore implements IdempotencyStore {
     options?: RetentionOptions,
   ): Promise<FencedOutcome> {
     assertCompleted(entry);
-    const retentionMs = retentionOf(options, this.#ttls);
-    let retention = this.#retention;
-    if (retention.ttlMs !== retentionMs) this.#retention = retention = ttlArgs(retentionMs);
+    const retention = this.#retentionArgs(retentionOf(options, this.#ttls));
     const args = [
       this.#token(fencingToken),
       entry.fingerprint.hex,
@@ -464,6 +462,12 @@ export class ValkeyStore implements IdempotencyStore {
   #leaseArgs(leaseMs: number): TtlArgs {
     const lease = this.#lease;
     return lease.ttlMs === leaseMs ? lease : (this.#lease = ttlArgs(leaseMs));
+  }
+
+  /** The arguments of a retention, cached while calls keep the same one. */
+  #retentionArgs(retentionMs: number): TtlArgs {
+    const retention = this.#retention;
+    return retention.ttlMs === retentionMs ? retention : (this.#retention = ttlArgs(retentionMs));
   }
 
   /**
