@@ -83,6 +83,10 @@ function validateHeaders(headers: unknown, fail: (message: string) => Error): He
   return pairs;
 }
 
+// Made once: a closure per response would be made for every replay a store decodes.
+const invalidStatus = (message: string): Error => new InvalidArgumentError("status", message);
+const invalidHeaders = (message: string): Error => new InvalidArgumentError("headers", message);
+
 function toPairs(headers: CachedResponseInit["headers"]): unknown[] {
   if (headers === undefined) return [];
   if (Array.isArray(headers)) return headers as unknown[];
@@ -134,10 +138,8 @@ export class CachedResponse {
     if (!isObject(parts)) {
       throw new InvalidArgumentError("parts", "expected { status, headers, body }");
     }
-    const fail = (argument: string) => (message: string) =>
-      new InvalidArgumentError(argument, message);
-    this.status = validateStatus(parts.status, fail("status"));
-    this.headers = validateHeaders(parts.headers, fail("headers"));
+    this.status = validateStatus(parts.status, invalidStatus);
+    this.headers = validateHeaders(parts.headers, invalidHeaders);
     if (!(parts.body instanceof Uint8Array)) {
       throw new InvalidArgumentError("body", "expected a Uint8Array");
     }

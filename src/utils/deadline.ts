@@ -43,16 +43,25 @@ export interface Deadline {
   readonly expired: boolean;
 }
 
-class PendingDeadline extends IntervalQueueEntry implements Deadline {
+class PendingDeadline<T> extends IntervalQueueEntry implements Deadline {
+  readonly #queue: IntervalQueue;
   readonly #onTimeout: () => Error;
-  readonly #reject: (error: Error) => void;
+  // Set by the promise's executor, which runs before the constructor returns.
+  #resolve: (value: T) => void = ignore;
+  #reject: (error: unknown) => void = ignore;
   #controller: AbortController | undefined;
   #reason: Error | undefined;
+  /** The call's result: settled by the work, or rejected by the deadline, whichever is first. */
+  readonly promise: Promise<T>;
 
-  constructor(onTimeout: () => Error, reject: (error: Error) => void) {
+  constructor(queue: IntervalQueue, onTimeout: () => Error) {
     super();
+    this.#queue = queue;
     this.#onTimeout = onTimeout;
-    this.#reject = reject;
+    this.promise = new Promise<T>((resolve, reject) => {
+      this.#resolve = resolve;
+      this.#reject = reject;
+    });
   }
 
   get signal(): AbortSignal {
@@ -67,6 +76,18 @@ class PendingDeadline extends IntervalQueueEntry implements Deadline {
     return this.#reason !== undefined;
   }
 
+  // Settling a settled promise does nothing: whichever of work and deadline comes first wins.
+  settle(value: T): void {
+    this.#queue.cancel(this);
+    this.#resolve(value);
+  }
+
+  /** The work's own rejection is passed on as it is, like `await` would. */
+  fail(error: unknown): void {
+    this.#queue.cancel(this);
+    this.#reject(error);
+  }
+
   fire(): void {
     const error = this.#onTimeout();
     this.#reason = error;
@@ -75,12 +96,18 @@ class PendingDeadline extends IntervalQueueEntry implements Deadline {
   }
 }
 
+function ignore(): void {
+  // Replaced by the promise's executor before any use.
+}
+
 /**
  * Runs `work` with a deadline. When `timeoutMs` passes first, the returned promise rejects with
  * `onTimeout()` and the deadline's signal is aborted, so work that reads it sends nothing more
  * and a client that honours it drops a command it has not written yet. A reply that arrives
  * after the deadline is ignored, a late rejection included (it never becomes an unhandled
- * rejection). Deadlines never keep the process alive.
+ * rejection). Deadlines never keep the process alive. When `work` fails (rejects or throws),
+ * `recover`, if given, gets its error and makes the result instead, within the same deadline
+ * (a retry, a fallback, or the error mapped); what `recover` throws is the call's error.
  *
  * @example
  * ```ts
@@ -95,30 +122,44 @@ export function withDeadline<T>(
   timeoutMs: number,
   work: (deadline: Deadline) => Promise<T>,
   onTimeout: () => Error,
+  recover?: (error: unknown, deadline: Deadline) => Promise<T>,
 ): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const queue = queueFor(Math.min(timeoutMs, maxTimerMs));
-    const deadline = new PendingDeadline(onTimeout, reject);
-    queue.schedule(deadline);
-    // Settling a settled promise does nothing: whichever of work and deadline comes first wins.
-    // The work's own rejection is passed on as it is, like `await` would.
-    const fail = (error: unknown): void => {
-      queue.cancel(deadline);
-      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- passed on as is
-      reject(error);
-    };
-    let running: Promise<T>;
-    try {
-      running = work(deadline);
-    } catch (error) {
-      fail(error);
-      return;
-    }
-    running.then((value) => {
-      queue.cancel(deadline);
-      resolve(value);
-    }, fail);
-  });
+  const queue = queueFor(Math.min(timeoutMs, maxTimerMs));
+  const deadline = new PendingDeadline<T>(queue, onTimeout);
+  queue.schedule(deadline);
+  // Per call: one entry, one promise and the callbacks below; no named closure (a bundler that
+  // keeps function names would define a property on each), and no async function wrapping the
+  // work only to catch its failure.
+  run(deadline, work, recover);
+  return deadline.promise;
+}
+
+function run<T>(
+  deadline: PendingDeadline<T>,
+  work: (deadline: Deadline) => Promise<T>,
+  recover: ((error: unknown, deadline: Deadline) => Promise<T>) | undefined,
+): void {
+  try {
+    work(deadline).then(
+      (value) => {
+        deadline.settle(value);
+      },
+      (error: unknown) => {
+        failed(deadline, error, recover);
+      },
+    );
+  } catch (error) {
+    failed(deadline, error, recover);
+  }
+}
+
+function failed<T>(
+  deadline: PendingDeadline<T>,
+  error: unknown,
+  recover: ((error: unknown, deadline: Deadline) => Promise<T>) | undefined,
+): void {
+  if (recover === undefined) deadline.fail(error);
+  else run(deadline, (again) => recover(error, again), undefined);
 }
 
 /**

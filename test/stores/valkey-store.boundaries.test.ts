@@ -177,6 +177,18 @@ describe("ValkeyStore at its boundaries", () => {
       expect((await store.touch(key, FencingToken.from(12))).kind).toBe("applied");
     });
 
+    it("sends every token as the 16 digits the record holds, on both sides of 10^8", async () => {
+      for (const token of [0, 99_999_999, 100_000_000, 100_000_001, 1_764_633_600_123_456]) {
+        await writeV2(raw, store.recordKey(key), { token: BigInt(token), since: Date.now() });
+        expect((await store.touch(key, FencingToken.from(token))).kind, String(token)).toBe(
+          "applied",
+        );
+        expect((await store.touch(key, FencingToken.from(token + 1))).kind, String(token)).toBe(
+          "fencing-mismatch",
+        );
+      }
+    });
+
     it("reads a record holding the token 2^53 - 1", async () => {
       await writeV2(raw, store.recordKey(key), { token: maxToken, since: Date.now() });
       expect((await store.get(key))?.entry.state).toBe("processing");

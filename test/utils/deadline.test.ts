@@ -112,6 +112,90 @@ describe("withDeadline", () => {
     ).rejects.toBe(failure);
   });
 
+  it("lets recover make the result of failed work, a synchronous throw included", async () => {
+    const seen: unknown[] = [];
+    const recover = (error: unknown) => {
+      seen.push(error);
+      return Promise.resolve("recovered");
+    };
+    const rejected = new Error("rejected");
+    const thrown = new Error("thrown");
+    expect(
+      await withDeadline(
+        1000,
+        () => Promise.reject(rejected),
+        () => new Error("t"),
+        recover,
+      ),
+    ).toBe("recovered");
+    const throwing = () => {
+      throw thrown;
+    };
+    expect(await withDeadline(1000, throwing, () => new Error("t"), recover)).toBe("recovered");
+    expect(seen).toEqual([rejected, thrown]);
+    // Work that succeeds never calls it.
+    expect(
+      await withDeadline(
+        1000,
+        () => Promise.resolve("answered"),
+        () => new Error("t"),
+        recover,
+      ),
+    ).toBe("answered");
+    expect(seen).toHaveLength(2);
+  });
+
+  it("rejects with what recover throws or rejects with, once", async () => {
+    const mapped = new Error("mapped");
+    let calls = 0;
+    const recover = () => {
+      calls++;
+      return Promise.reject(mapped);
+    };
+    await expect(
+      withDeadline(
+        1000,
+        () => Promise.reject(new Error("raw")),
+        () => new Error("t"),
+        recover,
+      ),
+    ).rejects.toBe(mapped);
+    await expect(
+      withDeadline(
+        1000,
+        () => Promise.reject(new Error("raw")),
+        () => new Error("t"),
+        () => {
+          throw mapped;
+        },
+      ),
+    ).rejects.toBe(mapped);
+    expect(calls).toBe(1);
+  });
+
+  it("runs recover within the same deadline", async () => {
+    const timeout = new Error("timeout");
+    let expiredAtRecover: boolean | undefined;
+    let signal: AbortSignal | undefined;
+    const started = performance.now();
+    const error = await withDeadline(
+      60,
+      () => sleep(20).then(() => Promise.reject(new Error("first try"))),
+      () => timeout,
+      (_error, deadline) => {
+        expiredAtRecover = deadline.expired;
+        signal = deadline.signal;
+        return new Promise<never>(() => {});
+      },
+    ).catch((caught: unknown) => caught);
+    expect(error).toBe(timeout);
+    expect(expiredAtRecover).toBe(false);
+    expect(signal?.aborted).toBe(true);
+    const elapsed = performance.now() - started;
+    expect(elapsed).toBeGreaterThanOrEqual(55);
+    expect(elapsed).toBeLessThan(500);
+  });
+
   it("keeps each call's own deadline when many share one length", async () => {
     // Calls started 0, 30 and 60 ms apart with a 100 ms deadline; the second one answers at 50.
     const started = performance.now();

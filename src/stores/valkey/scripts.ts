@@ -181,7 +181,8 @@ return token
 
 /**
  * KEYS[1] record; ARGV token (16 digits), fingerprint, retention (10 digits), key TTL in ms,
- * status (3 digits) + headers length (10 digits) + headers + body.
+ * status (3 digits) + headers length (10 digits) + headers, body. The body is an argument of
+ * its own so the client sends the response's bytes as they are, without copying them.
  */
 export const completeScript: Script = script(
   "complete",
@@ -196,7 +197,7 @@ fp = fp or string.sub(record, 45, 76)
 if fp ~= ARGV[2] then return ${scriptCodes.fingerprintMismatch} end
 -- The same claim completing again: a retry whose first reply was lost. Keep the first.
 if state == ${bytes.completed} then return ${scriptCodes.applied} end
-redis.call('SET', KEYS[1], '2c' .. token .. clock(time) .. ARGV[3] .. fp .. ARGV[5], 'PX', ARGV[4])
+redis.call('SET', KEYS[1], '2c' .. token .. clock(time) .. ARGV[3] .. fp .. ARGV[5] .. ARGV[6], 'PX', ARGV[4])
 return ${scriptCodes.applied}
 `,
 );

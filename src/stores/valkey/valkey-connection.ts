@@ -105,14 +105,21 @@ function isIoredis(client: ValkeyClient): client is IoredisLikeClient {
   return typeof (client as Partial<IoredisLikeClient>).callBuffer === "function";
 }
 
+/** The number of keys as text: ioredis converts a number argument on each call. */
+function keyCount(keys: readonly string[]): string {
+  return keys.length === 1 ? "1" : String(keys.length);
+}
+
 // ioredis has no way to withdraw a queued command, so the signal goes unused.
 function fromIoredis(client: IoredisLikeClient): ValkeyConnection {
   const cluster = typeof client.nodes === "function";
   return {
     cluster,
     signals: false,
-    evalsha: (sha, keys, args) => client.callBuffer("EVALSHA", sha, keys.length, ...keys, ...args),
-    eval: (source, keys, args) => client.callBuffer("EVAL", source, keys.length, ...keys, ...args),
+    evalsha: (sha, keys, args) =>
+      client.callBuffer("EVALSHA", sha, keyCount(keys), ...keys, ...args),
+    eval: (source, keys, args) =>
+      client.callBuffer("EVAL", source, keyCount(keys), ...keys, ...args),
     command: ([name = "", ...args]) => client.call(name, ...args),
     ...(cluster
       ? {
@@ -142,10 +149,11 @@ function fromNodeRedis(client: NodeRedisLikeClient): ValkeyConnection {
     get signals() {
       return cluster || client.isReady !== true;
     },
+    // node-redis only reads the arrays, so they are passed as they are, not copied.
     evalsha: (sha, keys, args, signal) =>
-      scoped(signal).evalSha(sha, { keys: [...keys], arguments: [...args] }),
+      scoped(signal).evalSha(sha, { keys: keys as string[], arguments: args as CommandArgument[] }),
     eval: (source, keys, args, signal) =>
-      scoped(signal).eval(source, { keys: [...keys], arguments: [...args] }),
+      scoped(signal).eval(source, { keys: keys as string[], arguments: args as CommandArgument[] }),
     command: (args, signal) => {
       const options = signal === undefined ? undefined : { abortSignal: signal };
       return cluster ? send(undefined, false, [...args], options) : send([...args], options);

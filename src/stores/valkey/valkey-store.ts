@@ -1,6 +1,6 @@
 import { CachedResponse, type HeaderPairs } from "../../core/cached-response.ts";
 import { fencedOutcome, type FencedOutcome, type LeaseOutcome } from "../../core/fenced-outcome.ts";
-import { FencingToken } from "../../core/fencing-token.ts";
+import { FencingToken, safeTokenValue } from "../../core/fencing-token.ts";
 import { Fingerprint } from "../../core/fingerprint.ts";
 import {
   assertCompleted,
@@ -41,6 +41,7 @@ import {
   type Script,
 } from "./scripts.ts";
 import { guardClientErrors } from "./client-errors.ts";
+import { decodeHeaders, encodeHeaders } from "./headers-json.ts";
 import { validateDeadlineMs, withDeadline, type Deadline } from "../../utils/deadline.ts";
 import { deadlineError, toStoreError } from "./to-store-error.ts";
 import {
@@ -100,6 +101,23 @@ export interface ValkeyStoreOptions extends StoreTtlOptions {
   readonly operationTimeoutMs?: number;
 }
 
+/** The store's operations, as errors name them. */
+type Operation = "tryInsert" | "complete" | "touch" | "remove" | "get" | "purge";
+
+/**
+ * A lease or retention as the scripts take it: the padded TTL the record holds, and the key's
+ * TTL (the TTL plus {@link tokenRetentionMs}) for PX, so the script formats no number.
+ */
+interface TtlArgs {
+  readonly ttlMs: number;
+  readonly padded: string;
+  readonly keyTtl: string;
+}
+
+function ttlArgs(ttlMs: number): TtlArgs {
+  return { ttlMs, padded: padded(ttlMs), keyTtl: String(ttlMs + tokenRetentionMs) };
+}
+
 const fencedKinds = {
   [scriptCodes.applied]: fencedOutcome.applied,
   [scriptCodes.fencingMismatch]: fencedOutcome["fencing-mismatch"],
@@ -127,6 +145,13 @@ function checkToken(value: unknown): void {
   }
 }
 
+/** The outcome a fenced script's code stands for. */
+function fencedOf(code: unknown, recordKey: string): FencedOutcome {
+  const outcome = fencedKinds[code as keyof typeof fencedKinds] as FencedOutcome | undefined;
+  if (outcome === undefined) throw errorForCode(code as number, recordKey);
+  return outcome;
+}
+
 function errorForCode(code: number, key: string): MalformedRecordError {
   switch (code) {
     case scriptCodes.unknownVersion:
@@ -147,6 +172,15 @@ const headersLengthDigits = layout.headers - layout.headersLength;
 /** A zero-padded number as the records hold it. */
 function padded(value: number, digits = ttlDigits): string {
   return String(value).padStart(digits, "0");
+}
+
+/**
+ * A safe integer as 16 zero-padded digits, formatted in two halves below 10^8: each one a small
+ * integer, which formats several times faster than a number past 2^31 (a double).
+ */
+function sixteenDigits(value: number): string {
+  const high = Math.floor(value / 1e8);
+  return String(1e8 + high).slice(1) + String(1e8 + (value - high * 1e8)).slice(1);
 }
 
 /** The fixed-width decimal number at `start` (0-based, `digits` long) of a version-2 record. */
@@ -184,7 +218,7 @@ function decodeRecord(record: Buffer, key: string): StoredEntry {
     const headersEnd =
       layout.headers + digitsAt(record, layout.headersLength, headersLengthDigits, "headersLength");
     if (headersEnd > record.length) throw new MalformedRecordError("h", "headers cut short");
-    const headers = JSON.parse(record.toString("utf8", layout.headers, headersEnd)) as HeaderPairs;
+    const headers = decodeHeaders(record, layout.headers, headersEnd) as HeaderPairs;
     const status = digitsAt(record, layout.status, 3, "status");
     const response = new CachedResponse({ status, headers, body: record.subarray(headersEnd) });
     return { entry: restoreEntry({ state: "completed", fingerprint, response }), expiresAt };
@@ -229,17 +263,22 @@ function decodeLive(reply: unknown, key: string): StoredEntry {
   throw new MalformedRecordError("", "unexpected script reply");
 }
 
-/** A completed record's tail, after its header: status, headers length, headers, body. */
-function responseTail(response: CachedResponse): Buffer {
-  const headers = JSON.stringify(response.headers);
-  const headersLength = Buffer.byteLength(headers);
-  const body = response.body;
-  const start = layout.headers - layout.status;
-  const tail = Buffer.allocUnsafe(start + headersLength + body.byteLength);
-  tail.write(`${response.status}${padded(headersLength, headersLengthDigits)}`, 0, "latin1");
-  tail.write(headers, start, "utf8");
-  tail.set(body, start + headersLength);
-  return tail;
+const zeros = "0".repeat(headersLengthDigits);
+
+/**
+ * A completed record's response part before the body, as text: status, headers length
+ * (zero-padded), headers (JSON). The body follows as an argument of its own.
+ */
+function responseHead(response: CachedResponse): string {
+  const headers = encodeHeaders(response.headers);
+  const length = String(Buffer.byteLength(headers));
+  // A status is 3 digits (200-599), as CachedResponse guarantees.
+  return `${response.status}${zeros.slice(length.length)}${length}${headers}`;
+}
+
+/** The body as a Buffer (clients send a Uint8Array that is not one as text), not copied. */
+function bodyArgument(body: Uint8Array): Buffer {
+  return Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
 }
 
 /**
@@ -269,6 +308,11 @@ export class ValkeyStore implements IdempotencyStore {
   readonly #waitForReplicas: WaitForReplicasOptions | undefined;
   readonly #operationTimeoutMs: number;
   readonly #ttls: StoreTtls;
+  /** The arguments of the last lease and retention, which are most often the defaults. */
+  #lease: TtlArgs;
+  #retention: TtlArgs;
+  /** Each operation's timeout error, made once rather than as a closure per call. */
+  readonly #timeouts: Readonly<Record<Operation, () => Error>>;
 
   /** @throws {@link idempotent!InvalidArgumentError} on an option out of range. */
   constructor(options: ValkeyStoreOptions) {
@@ -297,6 +341,18 @@ export class ValkeyStore implements IdempotencyStore {
       }
     }
     this.#waitForReplicas = wait;
+    this.#lease = ttlArgs(this.#ttls.leaseTtlMs);
+    this.#retention = ttlArgs(this.#ttls.retentionTtlMs);
+    const timeoutMs = this.#operationTimeoutMs;
+    const timeout = (operation: Operation) => () => deadlineError(operation, timeoutMs);
+    this.#timeouts = {
+      tryInsert: timeout("tryInsert"),
+      complete: timeout("complete"),
+      touch: timeout("touch"),
+      remove: timeout("remove"),
+      get: timeout("get"),
+      purge: timeout("purge"),
+    };
     guardClientErrors(options.client);
   }
 
@@ -313,11 +369,11 @@ export class ValkeyStore implements IdempotencyStore {
   ): Promise<InsertResult> {
     assertProcessing(entry);
     const recordKey = this.recordKey(key);
-    const leaseMs = leaseOf(options, this.#ttls);
+    const lease = this.#leaseArgs(leaseOf(options, this.#ttls));
     const reply = await this.#run("tryInsert", claimScript, recordKey, [
       entry.fingerprint.hex,
-      padded(leaseMs),
-      String(leaseMs + tokenRetentionMs),
+      lease.padded,
+      lease.keyTtl,
     ]);
     // A new token is 16 digits; a live record is longer (a version-2 header alone is 73 bytes).
     if (Buffer.isBuffer(reply) && reply.length === tokenDigits) {
@@ -336,14 +392,20 @@ export class ValkeyStore implements IdempotencyStore {
     options?: RetentionOptions,
   ): Promise<FencedOutcome> {
     assertCompleted(entry);
-    const retentionMs = retentionOf(options, this.#ttls);
-    const outcome = await this.#fenced("complete", completeScript, key, [
+    const retention = this.#retentionArgs(retentionOf(options, this.#ttls));
+    const args = [
       this.#token(fencingToken),
       entry.fingerprint.hex,
-      padded(retentionMs),
-      String(retentionMs + tokenRetentionMs),
-      responseTail(entry.response),
-    ]);
+      retention.padded,
+      retention.keyTtl,
+      responseHead(entry.response),
+      bodyArgument(entry.response.body),
+    ];
+    const recordKey = this.recordKey(key);
+    const outcome = fencedOf(
+      await this.#run("complete", completeScript, recordKey, args),
+      recordKey,
+    );
     if (outcome.kind === "applied") await this.#replicate("complete");
     return outcome;
   }
@@ -353,18 +415,22 @@ export class ValkeyStore implements IdempotencyStore {
     fencingToken: FencingToken,
     options?: LeaseOptions,
   ): Promise<LeaseOutcome> {
-    const leaseMs = leaseOf(options, this.#ttls);
-    return (await this.#fenced("touch", touchScript, key, [
-      this.#token(fencingToken),
-      padded(leaseMs),
-      String(leaseMs + tokenRetentionMs),
-    ])) as LeaseOutcome;
+    const lease = this.#leaseArgs(leaseOf(options, this.#ttls));
+    const args = [this.#token(fencingToken), lease.padded, lease.keyTtl];
+    const recordKey = this.recordKey(key);
+    return fencedOf(
+      await this.#run("touch", touchScript, recordKey, args),
+      recordKey,
+    ) as LeaseOutcome;
   }
 
   async remove(key: IdempotencyKey, fencingToken: FencingToken): Promise<LeaseOutcome> {
-    return (await this.#fenced("remove", removeScript, key, [
-      this.#token(fencingToken),
-    ])) as LeaseOutcome;
+    const args = [this.#token(fencingToken)];
+    const recordKey = this.recordKey(key);
+    return fencedOf(
+      await this.#run("remove", removeScript, recordKey, args),
+      recordKey,
+    ) as LeaseOutcome;
   }
 
   async get(key: IdempotencyKey): Promise<StoredEntry | undefined> {
@@ -385,22 +451,23 @@ export class ValkeyStore implements IdempotencyStore {
    */
   #token(fencingToken: FencingToken): string {
     assertFencingToken(fencingToken);
+    const small = safeTokenValue(fencingToken);
+    if (small >= 0) return sixteenDigits(small);
     const digits = fencingToken.toString();
     if (digits.length < tokenDigits) return digits.padStart(tokenDigits, "0");
     return digits.length === tokenDigits && digits <= maxToken ? digits : "x".repeat(17);
   }
 
-  async #fenced(
-    operation: string,
-    script: Script,
-    key: IdempotencyKey,
-    args: CommandArgument[],
-  ): Promise<FencedOutcome> {
-    const recordKey = this.recordKey(key);
-    const code = (await this.#run(operation, script, recordKey, args)) as number;
-    const outcome = fencedKinds[code as keyof typeof fencedKinds] as FencedOutcome | undefined;
-    if (outcome === undefined) throw errorForCode(code, recordKey);
-    return outcome;
+  /** The arguments of a lease, cached while calls keep the same one. */
+  #leaseArgs(leaseMs: number): TtlArgs {
+    const lease = this.#lease;
+    return lease.ttlMs === leaseMs ? lease : (this.#lease = ttlArgs(leaseMs));
+  }
+
+  /** The arguments of a retention, cached while calls keep the same one. */
+  #retentionArgs(retentionMs: number): TtlArgs {
+    const retention = this.#retention;
+    return retention.ttlMs === retentionMs ? retention : (this.#retention = ttlArgs(retentionMs));
   }
 
   /**
@@ -408,34 +475,39 @@ export class ValkeyStore implements IdempotencyStore {
    * together within the operation's deadline.
    */
   #run(
-    operation: string,
+    operation: Operation,
     script: Script,
     recordKey: string,
     args: CommandArgument[],
   ): Promise<unknown> {
     const keys = [recordKey];
-    const timeoutMs = this.#operationTimeoutMs;
-    const connection = this.connection;
     return withDeadline(
-      timeoutMs,
-      async (deadline) => {
-        try {
-          return await connection.evalsha(script.sha, keys, args, this.#signal(deadline));
-        } catch (error) {
-          if (!(error instanceof Error) || !error.message.startsWith("NOSCRIPT")) {
-            throw toStoreError(error, operation);
-          }
-        }
-        // The caller has its timeout already: send no write it no longer waits for.
-        if (deadline.expired) throw deadlineError(operation, timeoutMs);
-        try {
-          return await connection.eval(script.source, keys, args, this.#signal(deadline));
-        } catch (error) {
-          throw toStoreError(error, operation);
-        }
-      },
-      () => deadlineError(operation, timeoutMs),
+      this.#operationTimeoutMs,
+      (deadline) => this.connection.evalsha(script.sha, keys, args, this.#signal(deadline)),
+      this.#timeouts[operation],
+      (error, deadline) => this.#fallBack(error, operation, script, keys, args, deadline),
     );
+  }
+
+  /** After a failed EVALSHA: EVAL if the server lost the script, else the error mapped. */
+  async #fallBack(
+    error: unknown,
+    operation: Operation,
+    script: Script,
+    keys: string[],
+    args: CommandArgument[],
+    deadline: Deadline,
+  ): Promise<unknown> {
+    if (!(error instanceof Error) || !error.message.startsWith("NOSCRIPT")) {
+      throw toStoreError(error, operation);
+    }
+    // The caller has its timeout already: send no write it no longer waits for.
+    if (deadline.expired) throw this.#timeouts[operation]();
+    try {
+      return await this.connection.eval(script.source, keys, args, this.#signal(deadline));
+    } catch (evalError) {
+      throw toStoreError(evalError, operation);
+    }
   }
 
   /** The deadline's signal for a connection that uses it; none for one that does not. */
