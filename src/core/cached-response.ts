@@ -53,6 +53,8 @@ export interface CachedResponseJson {
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder("utf-8", { fatal: false });
+/** Parts the class built from checked ones, taken by the constructor as they are. */
+let trusted: CachedResponseParts | undefined;
 const headerNamePattern = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 const headerValuePattern = /^[^\r\n\0]*$/;
 
@@ -131,6 +133,14 @@ export class CachedResponse {
    *   `Uint8Array` (`body`).
    */
   constructor(parts: CachedResponseParts) {
+    if (trusted !== undefined && parts === trusted) {
+      // Built by this class from parts it already checked.
+      trusted = undefined;
+      this.status = parts.status;
+      this.headers = parts.headers;
+      this.body = parts.body;
+      return;
+    }
     if (!isObject(parts)) {
       throw new InvalidArgumentError("parts", "expected { status, headers, body }");
     }
@@ -235,6 +245,30 @@ export class CachedResponse {
       headers,
       body: new Uint8Array(Buffer.from(body, "base64")),
     });
+  }
+
+  /**
+   * A copy with one more header after the others, sharing the body; only the new header is
+   * checked (the others were when this response was built).
+   * @throws {@link idempotent!InvalidArgumentError} on an invalid header name or value
+   *   (argument `headers`).
+   *
+   * @example
+   * ```ts
+   * const replayed = cached.withHeader("idempotent-replayed", "true");
+   * ```
+   */
+  withHeader(name: string, value: string): CachedResponse {
+    const [header] = validateHeaders([[name, value]], (message) => {
+      return new InvalidArgumentError("headers", message);
+    });
+    const parts: CachedResponseParts = {
+      status: this.status,
+      headers: [...this.headers, header as HeaderPairs[number]],
+      body: this.body,
+    };
+    trusted = parts;
+    return new CachedResponse(parts);
   }
 
   /** The first value of a header, by case-insensitive name. */

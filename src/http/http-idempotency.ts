@@ -8,7 +8,7 @@ import { resolveHttpPolicy, type HttpIdempotencyOptions, type HttpPolicy } from 
 import { parseIdempotencyKeyHeader } from "./parse-idempotency-key.ts";
 import { problemResponse, type ProblemName } from "./problem.ts";
 import { clientKeyProblem, scopedKey } from "./scoped-key.ts";
-import { canonicalJson } from "../utils/canonical-json.ts";
+import { canonicalJson, canonicalJsonOfParsed } from "../utils/canonical-json.ts";
 
 /**
  * A request as the HTTP layer sees it; each adapter builds one over its framework's request.
@@ -34,8 +34,11 @@ export interface HttpRequestView {
    * Reads the body, at most `limit` bytes of it: the raw bytes, or the text of a body the
    * framework already parsed (serialized again); `undefined` when it is longer than `limit`.
    * Called only for requests the layer guards, after the key and the caller were accepted.
+   * An adapter that already holds the body may return it directly, without a promise.
    */
-  readBody(limit: number): Promise<Uint8Array | string | undefined>;
+  readBody(
+    limit: number,
+  ): Promise<Uint8Array | string | undefined> | Uint8Array | string | undefined;
 }
 
 /** Header added to replayed responses. */
@@ -141,11 +144,14 @@ export class HttpIdempotency<TArgs extends readonly unknown[] = readonly unknown
     if (headerKey !== undefined && typeof headerKey !== "string") return headerKey;
     // With a key in the header, the caller is checked before the body is read; a key in the
     // body is found first, so a request with no key anywhere passes unscoped.
-    let caller = headerKey === undefined ? undefined : await this.#caller(scopeArgs);
+    // Awaited only when it is a promise: most scopes and most adapters answer at once.
+    let caller = headerKey === undefined ? undefined : this.#caller(scopeArgs);
+    if (isThenable(caller)) caller = await caller;
     if (caller !== undefined && caller !== null && typeof caller === "object") return caller;
     const declared = Number(request.header("content-length"));
     if (declared > policy.maxRequestBytes) return this.#tooLarge();
-    const read = await request.readBody(policy.maxRequestBytes);
+    let read = request.readBody(policy.maxRequestBytes);
+    if (isThenable(read)) read = await read;
     const body = typeof read === "string" ? encoder.encode(read) : read;
     if (body === undefined || body.byteLength > policy.maxRequestBytes) return this.#tooLarge();
     const json = isJson(request.header("content-type")) ? parseJson(body) : noJson;
@@ -157,28 +163,26 @@ export class HttpIdempotency<TArgs extends readonly unknown[] = readonly unknown
       if (typeof checked !== "string") return checked;
       rawKey = checked;
     }
-    caller ??= await this.#caller(scopeArgs);
+    if (caller === undefined) {
+      caller = this.#caller(scopeArgs);
+      if (isThenable(caller)) caller = await caller;
+    }
     if (caller !== null && typeof caller === "object") return caller;
     const key = scopedKey(caller, rawKey);
     // One request is one request on every adapter: JSON as canonical JSON, else the bytes.
     const fingerprinted =
       json === noJson
         ? body
-        : canonicalJson(policy.fingerprintBody === undefined ? json : policy.fingerprintBody(json));
+        : policy.fingerprintBody === undefined
+          ? canonicalJsonOfParsed(json)
+          : canonicalJson(policy.fingerprintBody(json));
     const fingerprint = policy.fingerprintStrategy.compute(this.#operation(request), fingerprinted);
     const claim = await this.#idempotency.claim(key, { fingerprint }, { waitMs: policy.waitMs });
     switch (claim.kind) {
       case "claimed":
         return { kind: "run", exchange: new HttpExchange(claim.guard, policy) };
       case "replayed":
-        return {
-          kind: "respond",
-          response: new CachedResponse({
-            status: claim.response.status,
-            headers: [...claim.response.headers, [replayedHeader, "true"]],
-            body: claim.response.body,
-          }),
-        };
+        return { kind: "respond", response: claim.response.withHeader(replayedHeader, "true") };
       case "in-flight": {
         const seconds = String(Math.max(1, Math.ceil(claim.retryAfterMs / 1000)));
         return respond("in-flight", "the first request with this key is still running", [
@@ -193,18 +197,15 @@ export class HttpIdempotency<TArgs extends readonly unknown[] = readonly unknown
     }
   }
 
-  /** The caller's identity (`null` for the global key space), or the problem to answer. */
-  async #caller(scopeArgs: TArgs): Promise<string | null | Respond> {
+  /**
+   * The caller's identity (`null` for the global key space), or the problem to answer; a
+   * promise only when `scope` gave one.
+   */
+  #caller(scopeArgs: TArgs): string | null | Respond | Promise<string | null | Respond> {
     const { scope } = this.policy;
     if (scope === "global") return null;
-    const caller = await scope(...scopeArgs);
-    if (caller === undefined || caller === "") {
-      return respond("scope-missing", "this request carries no caller identity");
-    }
-    if (typeof caller !== "string") {
-      throw new TypeError(`scope must return a string or undefined, got ${typeof caller}`);
-    }
-    return caller;
+    const caller = scope(...scopeArgs);
+    return isThenable(caller) ? Promise.resolve(caller).then(checkCaller) : checkCaller(caller);
   }
 
   #tooLarge(): HttpDecision {
@@ -218,6 +219,21 @@ export class HttpIdempotency<TArgs extends readonly unknown[] = readonly unknown
     }
     return operation;
   }
+}
+
+function isThenable<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
+  return typeof (value as { then?: unknown } | null | undefined)?.then === "function";
+}
+
+/** A `scope` function's answer, checked: the caller, or the problem to answer. */
+function checkCaller(caller: unknown): string | Respond {
+  if (caller === undefined || caller === "") {
+    return respond("scope-missing", "this request carries no caller identity");
+  }
+  if (typeof caller !== "string") {
+    throw new TypeError(`scope must return a string or undefined, got ${typeof caller}`);
+  }
+  return caller;
 }
 
 /** A client's key from a header value (or, unquoted, from a body), or the problem to answer. */

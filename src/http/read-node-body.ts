@@ -22,46 +22,77 @@ export function readNodeBody(
   limit: number,
 ): Promise<{ readonly bytes: Buffer; readonly restored: boolean } | undefined> {
   return new Promise((resolve) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const finish = (result: { bytes: Buffer; restored: boolean } | undefined) => {
-      stream.off("readable", onReadable);
-      stream.off("end", onEnd);
-      stream.off("close", onClose);
-      stream.off("error", onClose);
-      resolve(result);
-    };
-    const onReadable = () => {
-      for (
-        let chunk = stream.read() as Buffer | null;
-        chunk !== null;
-        chunk = stream.read() as Buffer | null
-      ) {
-        size += chunk.byteLength;
-        if (size > limit) {
-          finish(undefined);
-          return;
-        }
-        chunks.push(chunk);
-      }
-      if (stream.complete === true) {
-        // Everything arrived and was read, and "end" is not emitted yet: putting the bytes back
-        // now keeps the stream readable from the start.
-        const bytes = Buffer.concat(chunks, size);
-        if (size > 0) stream.unshift(bytes);
-        finish({ bytes, restored: size > 0 });
-      }
-    };
-    const onEnd = () => {
-      finish({ bytes: Buffer.concat(chunks, size), restored: false });
-    };
-    // The client went away mid-body: nobody is there to answer, nothing was claimed.
-    const onClose = () => {
-      finish(undefined);
-    };
-    stream.on("readable", onReadable);
-    stream.on("end", onEnd);
-    stream.on("close", onClose);
-    stream.on("error", onClose);
+    readNodeBodyThen(stream, limit, resolve);
   });
+}
+
+/** What {@link readNodeBody} reads: the bytes, and whether they were put back. */
+export interface NodeBodyRead {
+  readonly bytes: Buffer;
+  readonly restored: boolean;
+}
+
+/**
+ * {@link readNodeBody} with a callback instead of a promise, for callback-style hooks (Fastify's
+ * `preParsing`): one promise and two ticks less per request. `then` is called exactly once.
+ *
+ * @example
+ * ```ts
+ * readNodeBodyThen(request, 1024 * 1024, (read) => {
+ *   if (read === undefined) tooLarge();
+ *   else next(read.bytes);
+ * });
+ * ```
+ */
+export function readNodeBodyThen(
+  stream: NodeBodyStream,
+  limit: number,
+  then: (read: NodeBodyRead | undefined) => void,
+): void {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  const finish = (result: NodeBodyRead | undefined) => {
+    stream.off("readable", onReadable);
+    stream.off("end", onEnd);
+    stream.off("close", onClose);
+    stream.off("error", onClose);
+    then(result);
+  };
+  const onReadable = () => {
+    for (
+      let chunk = stream.read() as Buffer | null;
+      chunk !== null;
+      chunk = stream.read() as Buffer | null
+    ) {
+      size += chunk.byteLength;
+      if (size > limit) {
+        finish(undefined);
+        return;
+      }
+      chunks.push(chunk);
+    }
+    if (stream.complete === true) {
+      // Everything arrived and was read, and "end" is not emitted yet: putting the bytes back
+      // now keeps the stream readable from the start.
+      const bytes = concat(chunks, size);
+      if (size > 0) stream.unshift(bytes);
+      finish({ bytes, restored: size > 0 });
+    }
+  };
+  const onEnd = () => {
+    finish({ bytes: concat(chunks, size), restored: false });
+  };
+  // The client went away mid-body: nobody is there to answer, nothing was claimed.
+  const onClose = () => {
+    finish(undefined);
+  };
+  stream.on("readable", onReadable);
+  stream.on("end", onEnd);
+  stream.on("close", onClose);
+  stream.on("error", onClose);
+}
+
+/** The chunks as one Buffer; a single chunk as it is (a body usually arrives in one). */
+function concat(chunks: readonly Buffer[], size: number): Buffer {
+  return chunks.length === 1 && chunks[0] !== undefined ? chunks[0] : Buffer.concat(chunks, size);
 }
