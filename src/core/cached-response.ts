@@ -85,6 +85,14 @@ function validateHeaders(headers: unknown, fail: (message: string) => Error): He
   return pairs;
 }
 
+// Built once: a function made per call would be named per call under tsx (esbuild keepNames).
+const badStatus = (message: string): Error => new InvalidArgumentError("status", message);
+const badHeaders = (message: string): Error => new InvalidArgumentError("headers", message);
+
+function malformed(path: string, field: string): (message: string) => Error {
+  return (message) => new MalformedRecordError(`${path}.${field}`, message);
+}
+
 function toPairs(headers: CachedResponseInit["headers"]): unknown[] {
   if (headers === undefined) return [];
   if (Array.isArray(headers)) return headers as unknown[];
@@ -144,10 +152,8 @@ export class CachedResponse {
     if (!isObject(parts)) {
       throw new InvalidArgumentError("parts", "expected { status, headers, body }");
     }
-    const fail = (argument: string) => (message: string) =>
-      new InvalidArgumentError(argument, message);
-    this.status = validateStatus(parts.status, fail("status"));
-    this.headers = validateHeaders(parts.headers, fail("headers"));
+    this.status = validateStatus(parts.status, badStatus);
+    this.headers = validateHeaders(parts.headers, badHeaders);
     if (!(parts.body instanceof Uint8Array)) {
       throw new InvalidArgumentError("body", "expected a Uint8Array");
     }
@@ -232,10 +238,8 @@ export class CachedResponse {
       throw new MalformedRecordError(path, "expected an object");
     }
     const record = json as Record<string, unknown>;
-    const fail = (field: string) => (message: string) =>
-      new MalformedRecordError(`${path}.${field}`, message);
-    const status = validateStatus(record["status"], fail("status"));
-    const headers = validateHeaders(record["headers"], fail("headers"));
+    const status = validateStatus(record["status"], malformed(path, "status"));
+    const headers = validateHeaders(record["headers"], malformed(path, "headers"));
     const body = record["body"];
     if (typeof body !== "string" || !/^[A-Za-z0-9+/]*={0,2}$/.test(body) || body.length % 4 !== 0) {
       throw new MalformedRecordError(`${path}.body`, "expected base64");
@@ -259,9 +263,7 @@ export class CachedResponse {
    * ```
    */
   withHeader(name: string, value: string): CachedResponse {
-    const [header] = validateHeaders([[name, value]], (message) => {
-      return new InvalidArgumentError("headers", message);
-    });
+    const [header] = validateHeaders([[name, value]], badHeaders);
     const parts: CachedResponseParts = {
       status: this.status,
       headers: [...this.headers, header as HeaderPairs[number]],

@@ -134,12 +134,8 @@ export class HttpIdempotency<TArgs extends readonly unknown[] = readonly unknown
   async #decide(request: HttpRequestView, scopeArgs: TArgs): Promise<HttpDecision> {
     const policy = this.policy;
     if (!this.applies(request.method)) return pass;
-    const noKey = (): HttpDecision =>
-      policy.required
-        ? respond("key-required", `send an ${policy.headerName} header with this request`)
-        : pass;
     const headerValue = request.header(policy.headerName);
-    if (headerValue === undefined && policy.keyFromBody === undefined) return noKey();
+    if (headerValue === undefined && policy.keyFromBody === undefined) return this.#noKey();
     const headerKey = headerValue === undefined ? undefined : clientKey(headerValue);
     if (headerKey !== undefined && typeof headerKey !== "string") return headerKey;
     // With a key in the header, the caller is checked before the body is read; a key in the
@@ -158,7 +154,7 @@ export class HttpIdempotency<TArgs extends readonly unknown[] = readonly unknown
     let rawKey = headerKey;
     if (rawKey === undefined) {
       const fromBody = json === noJson ? undefined : policy.keyFromBody?.(json);
-      if (fromBody === undefined) return noKey();
+      if (fromBody === undefined) return this.#noKey();
       const checked = clientKey(fromBody, false);
       if (typeof checked !== "string") return checked;
       rawKey = checked;
@@ -206,6 +202,14 @@ export class HttpIdempotency<TArgs extends readonly unknown[] = readonly unknown
     if (scope === "global") return null;
     const caller = scope(...scopeArgs);
     return isThenable(caller) ? Promise.resolve(caller).then(checkCaller) : checkCaller(caller);
+  }
+
+  /** A request without a key: refused when keys are required, else let through. */
+  #noKey(): HttpDecision {
+    const { required, headerName } = this.policy;
+    return required
+      ? respond("key-required", `send an ${headerName} header with this request`)
+      : pass;
   }
 
   #tooLarge(): HttpDecision {

@@ -49,47 +49,78 @@ export function readNodeBodyThen(
   limit: number,
   then: (read: NodeBodyRead | undefined) => void,
 ): void {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  const finish = (result: NodeBodyRead | undefined) => {
-    stream.off("readable", onReadable);
-    stream.off("end", onEnd);
-    stream.off("close", onClose);
-    stream.off("error", onClose);
-    then(result);
-  };
-  const onReadable = () => {
+  new BodyReader(stream, limit, then).listen();
+}
+
+/** One read of one body; its listeners bound once (no named closures per request). */
+class BodyReader {
+  readonly #stream: NodeBodyStream;
+  readonly #limit: number;
+  readonly #then: (read: NodeBodyRead | undefined) => void;
+  readonly #chunks: Buffer[] = [];
+  #size = 0;
+  readonly #onReadable = this.#readable.bind(this);
+  readonly #onEnd = this.#end.bind(this);
+  readonly #onClose = this.#close.bind(this);
+
+  constructor(
+    stream: NodeBodyStream,
+    limit: number,
+    then: (read: NodeBodyRead | undefined) => void,
+  ) {
+    this.#stream = stream;
+    this.#limit = limit;
+    this.#then = then;
+  }
+
+  listen(): void {
+    const stream = this.#stream;
+    stream.on("readable", this.#onReadable);
+    stream.on("end", this.#onEnd);
+    stream.on("close", this.#onClose);
+    stream.on("error", this.#onClose);
+  }
+
+  #finish(result: NodeBodyRead | undefined): void {
+    const stream = this.#stream;
+    stream.off("readable", this.#onReadable);
+    stream.off("end", this.#onEnd);
+    stream.off("close", this.#onClose);
+    stream.off("error", this.#onClose);
+    this.#then(result);
+  }
+
+  #readable(): void {
+    const stream = this.#stream;
     for (
       let chunk = stream.read() as Buffer | null;
       chunk !== null;
       chunk = stream.read() as Buffer | null
     ) {
-      size += chunk.byteLength;
-      if (size > limit) {
-        finish(undefined);
+      this.#size += chunk.byteLength;
+      if (this.#size > this.#limit) {
+        this.#finish(undefined);
         return;
       }
-      chunks.push(chunk);
+      this.#chunks.push(chunk);
     }
     if (stream.complete === true) {
       // Everything arrived and was read, and "end" is not emitted yet: putting the bytes back
       // now keeps the stream readable from the start.
-      const bytes = concat(chunks, size);
-      if (size > 0) stream.unshift(bytes);
-      finish({ bytes, restored: size > 0 });
+      const bytes = concat(this.#chunks, this.#size);
+      if (this.#size > 0) stream.unshift(bytes);
+      this.#finish({ bytes, restored: this.#size > 0 });
     }
-  };
-  const onEnd = () => {
-    finish({ bytes: concat(chunks, size), restored: false });
-  };
+  }
+
+  #end(): void {
+    this.#finish({ bytes: concat(this.#chunks, this.#size), restored: false });
+  }
+
   // The client went away mid-body: nobody is there to answer, nothing was claimed.
-  const onClose = () => {
-    finish(undefined);
-  };
-  stream.on("readable", onReadable);
-  stream.on("end", onEnd);
-  stream.on("close", onClose);
-  stream.on("error", onClose);
+  #close(): void {
+    this.#finish(undefined);
+  }
 }
 
 /** The chunks as one Buffer; a single chunk as it is (a body usually arrives in one). */

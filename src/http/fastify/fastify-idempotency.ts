@@ -114,6 +114,11 @@ function replayOf(bytes: Buffer): Readable {
   return replay;
 }
 
+/** The reply about to be sent, with `body`, as the exchange stores it. */
+function captured(reply: FastifyReply, body: Uint8Array): CachedResponseParts {
+  return { status: reply.statusCode, headers: headerPairsOf(reply.getHeaders()), body };
+}
+
 /** Settles the claim by the reply about to be sent; resolves with the payload to send. */
 async function completeOnSend(
   reply: FastifyReply,
@@ -121,11 +126,6 @@ async function completeOnSend(
   exchange: HttpExchange,
   maxResponseBytes: number,
 ): Promise<unknown> {
-  const captured = (body: Uint8Array) => ({
-    status: reply.statusCode,
-    headers: headerPairsOf(reply.getHeaders()),
-    body,
-  });
   if (isFetchResponse(payload)) {
     // As Fastify would after this hook: the Response's status and headers go on the reply, its
     // body (a web stream, or none) is what is sent.
@@ -155,15 +155,17 @@ async function completeOnSend(
       await exchange.release();
       return read.stream;
     }
-    await exchange.complete(captured(read.body));
+    await exchange.complete(captured(reply, read.body));
     return read.body;
   }
   if (payload === undefined || payload === null) {
-    await exchange.complete(captured(new Uint8Array(0)));
+    await exchange.complete(captured(reply, new Uint8Array(0)));
     return payload;
   }
   if (typeof payload === "string" || payload instanceof Uint8Array) {
-    await exchange.complete(captured(typeof payload === "string" ? Buffer.from(payload) : payload));
+    await exchange.complete(
+      captured(reply, typeof payload === "string" ? Buffer.from(payload) : payload),
+    );
     return payload;
   }
   // A payload this hook cannot read: its answer is unknown, so nothing is stored and the key
