@@ -53,6 +53,8 @@ export interface CachedResponseJson {
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder("utf-8", { fatal: false });
+/** Parts the class built from checked ones, taken by the constructor as they are. */
+let trusted: CachedResponseParts | undefined;
 const headerNamePattern = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 const headerValuePattern = /^[^\r\n\0]*$/;
 
@@ -83,9 +85,13 @@ function validateHeaders(headers: unknown, fail: (message: string) => Error): He
   return pairs;
 }
 
-// Made once: a closure per response would be made for every replay a store decodes.
-const invalidStatus = (message: string): Error => new InvalidArgumentError("status", message);
-const invalidHeaders = (message: string): Error => new InvalidArgumentError("headers", message);
+// Built once: a function made per call would be named per call under tsx (esbuild keepNames).
+const badStatus = (message: string): Error => new InvalidArgumentError("status", message);
+const badHeaders = (message: string): Error => new InvalidArgumentError("headers", message);
+
+function malformed(path: string, field: string): (message: string) => Error {
+  return (message) => new MalformedRecordError(`${path}.${field}`, message);
+}
 
 function toPairs(headers: CachedResponseInit["headers"]): unknown[] {
   if (headers === undefined) return [];
@@ -135,11 +141,19 @@ export class CachedResponse {
    *   `Uint8Array` (`body`).
    */
   constructor(parts: CachedResponseParts) {
+    if (trusted !== undefined && parts === trusted) {
+      // Built by this class from parts it already checked.
+      trusted = undefined;
+      this.status = parts.status;
+      this.headers = parts.headers;
+      this.body = parts.body;
+      return;
+    }
     if (!isObject(parts)) {
       throw new InvalidArgumentError("parts", "expected { status, headers, body }");
     }
-    this.status = validateStatus(parts.status, invalidStatus);
-    this.headers = validateHeaders(parts.headers, invalidHeaders);
+    this.status = validateStatus(parts.status, badStatus);
+    this.headers = validateHeaders(parts.headers, badHeaders);
     if (!(parts.body instanceof Uint8Array)) {
       throw new InvalidArgumentError("body", "expected a Uint8Array");
     }
@@ -224,10 +238,8 @@ export class CachedResponse {
       throw new MalformedRecordError(path, "expected an object");
     }
     const record = json as Record<string, unknown>;
-    const fail = (field: string) => (message: string) =>
-      new MalformedRecordError(`${path}.${field}`, message);
-    const status = validateStatus(record["status"], fail("status"));
-    const headers = validateHeaders(record["headers"], fail("headers"));
+    const status = validateStatus(record["status"], malformed(path, "status"));
+    const headers = validateHeaders(record["headers"], malformed(path, "headers"));
     const body = record["body"];
     if (typeof body !== "string" || !/^[A-Za-z0-9+/]*={0,2}$/.test(body) || body.length % 4 !== 0) {
       throw new MalformedRecordError(`${path}.body`, "expected base64");
@@ -237,6 +249,28 @@ export class CachedResponse {
       headers,
       body: new Uint8Array(Buffer.from(body, "base64")),
     });
+  }
+
+  /**
+   * A copy with one more header after the others, sharing the body; only the new header is
+   * checked (the others were when this response was built).
+   * @throws {@link idempotent!InvalidArgumentError} on an invalid header name or value
+   *   (argument `headers`).
+   *
+   * @example
+   * ```ts
+   * const replayed = cached.withHeader("idempotent-replayed", "true");
+   * ```
+   */
+  withHeader(name: string, value: string): CachedResponse {
+    const [header] = validateHeaders([[name, value]], badHeaders);
+    const parts: CachedResponseParts = {
+      status: this.status,
+      headers: [...this.headers, header as HeaderPairs[number]],
+      body: this.body,
+    };
+    trusted = parts;
+    return new CachedResponse(parts);
   }
 
   /** The first value of a header, by case-insensitive name. */

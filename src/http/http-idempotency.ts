@@ -35,8 +35,11 @@ export interface HttpRequestView {
    * Reads the body, at most `limit` bytes of it: the raw bytes, or the text of a body the
    * framework already parsed (serialized again); `undefined` when it is longer than `limit`.
    * Called only for requests the layer guards, after the key and the caller were accepted.
+   * An adapter that already holds the body may return it directly, without a promise.
    */
-  readBody(limit: number): Promise<Uint8Array | string | undefined>;
+  readBody(
+    limit: number,
+  ): Promise<Uint8Array | string | undefined> | Uint8Array | string | undefined;
 }
 
 /** Header added to replayed responses. */
@@ -132,21 +135,20 @@ export class HttpIdempotency<TArgs extends readonly unknown[] = readonly unknown
   async #decide(request: HttpRequestView, scopeArgs: TArgs): Promise<HttpDecision> {
     const policy = this.policy;
     if (!this.applies(request.method)) return pass;
-    const noKey = (): HttpDecision =>
-      policy.required
-        ? respond("key-required", `send an ${policy.headerName} header with this request`)
-        : pass;
     const headerValue = request.header(policy.headerName);
-    if (headerValue === undefined && policy.keyFromBody === undefined) return noKey();
+    if (headerValue === undefined && policy.keyFromBody === undefined) return this.#noKey();
     const headerKey = headerValue === undefined ? undefined : clientKey(headerValue);
     if (headerKey !== undefined && typeof headerKey !== "string") return headerKey;
     // With a key in the header, the caller is checked before the body is read; a key in the
     // body is found first, so a request with no key anywhere passes unscoped.
-    let caller = headerKey === undefined ? undefined : await this.#caller(scopeArgs);
+    // Awaited only when it is a promise: most scopes and most adapters answer at once.
+    let caller = headerKey === undefined ? undefined : this.#caller(scopeArgs);
+    if (isThenable(caller)) caller = await caller;
     if (caller !== undefined && caller !== null && typeof caller === "object") return caller;
     const declared = Number(request.header("content-length"));
     if (declared > policy.maxRequestBytes) return this.#tooLarge();
-    const read = await request.readBody(policy.maxRequestBytes);
+    let read = request.readBody(policy.maxRequestBytes);
+    if (isThenable(read)) read = await read;
     const body = typeof read === "string" ? encoder.encode(read) : read;
     if (body === undefined || body.byteLength > policy.maxRequestBytes) return this.#tooLarge();
     const text = isJson(request.header("content-type")) ? decoder.decode(body) : undefined;
@@ -154,12 +156,15 @@ export class HttpIdempotency<TArgs extends readonly unknown[] = readonly unknown
     let rawKey = headerKey;
     if (rawKey === undefined) {
       const fromBody = json === noJson ? undefined : policy.keyFromBody?.(json);
-      if (fromBody === undefined) return noKey();
+      if (fromBody === undefined) return this.#noKey();
       const checked = clientKey(fromBody, false);
       if (typeof checked !== "string") return checked;
       rawKey = checked;
     }
-    caller ??= await this.#caller(scopeArgs);
+    if (caller === undefined) {
+      caller = this.#caller(scopeArgs);
+      if (isThenable(caller)) caller = await caller;
+    }
     if (caller !== null && typeof caller === "object") return caller;
     const key = scopedKey(caller, rawKey);
     // One request is one request on every adapter: JSON as canonical JSON, else the bytes.
@@ -175,14 +180,7 @@ export class HttpIdempotency<TArgs extends readonly unknown[] = readonly unknown
       case "claimed":
         return { kind: "run", exchange: new HttpExchange(claim.guard, policy) };
       case "replayed":
-        return {
-          kind: "respond",
-          response: new CachedResponse({
-            status: claim.response.status,
-            headers: [...claim.response.headers, [replayedHeader, "true"]],
-            body: claim.response.body,
-          }),
-        };
+        return { kind: "respond", response: claim.response.withHeader(replayedHeader, "true") };
       case "in-flight": {
         const seconds = String(Math.max(1, Math.ceil(claim.retryAfterMs / 1000)));
         return respond("in-flight", "the first request with this key is still running", [
@@ -197,18 +195,23 @@ export class HttpIdempotency<TArgs extends readonly unknown[] = readonly unknown
     }
   }
 
-  /** The caller's identity (`null` for the global key space), or the problem to answer. */
-  async #caller(scopeArgs: TArgs): Promise<string | null | Respond> {
+  /**
+   * The caller's identity (`null` for the global key space), or the problem to answer; a
+   * promise only when `scope` gave one.
+   */
+  #caller(scopeArgs: TArgs): string | null | Respond | Promise<string | null | Respond> {
     const { scope } = this.policy;
     if (scope === "global") return null;
-    const caller = await scope(...scopeArgs);
-    if (caller === undefined || caller === "") {
-      return respond("scope-missing", "this request carries no caller identity");
-    }
-    if (typeof caller !== "string") {
-      throw new TypeError(`scope must return a string or undefined, got ${typeof caller}`);
-    }
-    return caller;
+    const caller = scope(...scopeArgs);
+    return isThenable(caller) ? Promise.resolve(caller).then(checkCaller) : checkCaller(caller);
+  }
+
+  /** A request without a key: refused when keys are required, else let through. */
+  #noKey(): HttpDecision {
+    const { required, headerName } = this.policy;
+    return required
+      ? respond("key-required", `send an ${headerName} header with this request`)
+      : pass;
   }
 
   #tooLarge(): HttpDecision {
@@ -222,6 +225,21 @@ export class HttpIdempotency<TArgs extends readonly unknown[] = readonly unknown
     }
     return operation;
   }
+}
+
+function isThenable<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
+  return typeof (value as { then?: unknown } | null | undefined)?.then === "function";
+}
+
+/** A `scope` function's answer, checked: the caller, or the problem to answer. */
+function checkCaller(caller: unknown): string | Respond {
+  if (caller === undefined || caller === "") {
+    return respond("scope-missing", "this request carries no caller identity");
+  }
+  if (typeof caller !== "string") {
+    throw new TypeError(`scope must return a string or undefined, got ${typeof caller}`);
+  }
+  return caller;
 }
 
 /** A client's key from a header value (or, unquoted, from a body), or the problem to answer. */

@@ -1,4 +1,4 @@
-import { canonicalJson } from "./canonical-json.ts";
+import { canonicalJsonOfParsed } from "./canonical-json.ts";
 
 /** Deepest nesting read; past it the text is refused (a stack's worth of `[` is an attack). */
 const maxDepth = 512;
@@ -34,7 +34,7 @@ const lossyShape = /(?:\d\.?){16}|\d[eE][+-]?\d|"__proto__"|\\u/;
 export function canonicalJsonText(text: string, parsed: unknown = unparsed): string {
   if (!lossyShape.test(text)) {
     try {
-      return canonicalJson(parsed === unparsed ? JSON.parse(text) : parsed);
+      return canonicalJsonOfParsed(parsed === unparsed ? JSON.parse(text) : parsed);
     } catch (error) {
       // JSON.parse reads any depth; writing it back recurses, and a deep enough text overflows.
       if (error instanceof RangeError)

@@ -85,6 +85,22 @@ describe("CachedResponse", () => {
     );
   });
 
+  it("adds a header to a copy, checking only the new one", () => {
+    const original = CachedResponse.from({ id: 42 }, { status: 201, headers: [["vary", "a"]] });
+    const copy = original.withHeader("idempotent-replayed", "true");
+    expect(copy).toBeInstanceOf(CachedResponse);
+    expect(copy.status).toBe(201);
+    expect(copy.headers).toEqual([...original.headers, ["idempotent-replayed", "true"]]);
+    expect(copy.body).toBe(original.body);
+    expect(original.headers).toHaveLength(2);
+    expect(() => original.withHeader("bad name", "x")).toThrow(InvalidArgumentError);
+    expect(() => original.withHeader("x-ok", "a\r\nb")).toThrow(InvalidArgumentError);
+    // The constructor still checks what it is given afterwards.
+    expect(() => new CachedResponse({ status: 99, headers: [], body: new Uint8Array() })).toThrow(
+      InvalidArgumentError,
+    );
+  });
+
   it("round-trips through its JSON form byte for byte", () => {
     fc.assert(
       fc.property(

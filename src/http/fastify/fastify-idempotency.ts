@@ -1,13 +1,13 @@
 import { PassThrough, Readable } from "node:stream";
 import type { ReadableStream as NodeReadableStream } from "node:stream/web";
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
-import type { CachedResponseParts } from "../../core/cached-response.ts";
+import type { CachedResponseParts, HeaderPairs } from "../../core/cached-response.ts";
 import { groupHeaders, headerPairsOf } from "../header-pairs.ts";
 import type { HttpExchange } from "../http-exchange.ts";
 import { HttpIdempotency, type HttpRequestView } from "../http-idempotency.ts";
 import type { HttpIdempotencyOptions } from "../http-options.ts";
 import { problemResponse } from "../problem.ts";
-import { readNodeBody } from "../read-node-body.ts";
+import { readNodeBodyThen } from "../read-node-body.ts";
 import { captureNodeStream } from "../read-node-stream.ts";
 import { attachClaim } from "../request-claim.ts";
 
@@ -26,38 +26,66 @@ export type FastifyIdempotencyOptions = HttpIdempotencyOptions<[request: Fastify
 const rawBodies = new WeakMap<FastifyRequest, Buffer>();
 const exchanges = new WeakMap<FastifyRequest, HttpExchange>();
 
-function view(request: FastifyRequest): HttpRequestView {
-  return {
-    method: request.method,
-    path: request.url,
-    header: (name) => {
-      const value = request.headers[name];
-      return Array.isArray(value) ? value.join(", ") : value;
-    },
-    readBody: async () => {
-      const raw = rawBodies.get(request);
-      if (raw !== undefined) return raw;
-      const { body } = request;
-      if (body instanceof Uint8Array || typeof body === "string") return body;
-      return body === undefined || body === null ? "" : JSON.stringify(body);
-    },
-  };
+/** A Fastify request as the HTTP layer sees it; one object, its methods on the prototype. */
+class FastifyRequestView implements HttpRequestView {
+  readonly #request: FastifyRequest;
+
+  constructor(request: FastifyRequest) {
+    this.#request = request;
+  }
+
+  get method(): string {
+    return this.#request.method;
+  }
+
+  get path(): string {
+    return this.#request.url;
+  }
+
+  header(name: string): string | undefined {
+    const value = this.#request.headers[name];
+    return Array.isArray(value) ? value.join(", ") : value;
+  }
+
+  // Read in preParsing already, or parsed by the framework: no promise needed.
+  readBody(): Uint8Array | string {
+    const request = this.#request;
+    const raw = rawBodies.get(request);
+    if (raw !== undefined) return raw;
+    const { body } = request;
+    if (body instanceof Uint8Array || typeof body === "string") return body;
+    return body === undefined || body === null ? "" : JSON.stringify(body);
+  }
 }
 
 function send(reply: FastifyReply, response: CachedResponseParts): FastifyReply {
   void reply.code(response.status);
-  // Set, not append: a header a hook set earlier (CORS, say) is not repeated.
-  for (const [name, values] of groupHeaders(response.headers)) {
-    void reply.header(name, values.length === 1 ? values[0] : values);
+  const { headers, body } = response;
+  // Set, not append: a header a hook set earlier (CORS, say) is not repeated. Pairs of one name
+  // are set together; most responses repeat no name, so the grouping is only done when needed.
+  let typed = false;
+  let repeated = false;
+  for (let index = 0; index < headers.length; index++) {
+    const name = (headers[index] as HeaderPairs[number])[0].toLowerCase();
+    if (name === "content-type") typed = true;
+    for (let before = 0; before < index && !repeated; before++) {
+      repeated = (headers[before] as HeaderPairs[number])[0].toLowerCase() === name;
+    }
   }
-  const { body } = response;
+  if (repeated) {
+    for (const [name, values] of groupHeaders(headers)) {
+      void reply.header(name, values.length === 1 ? values[0] : values);
+    }
+  } else {
+    for (const [name, value] of headers) void reply.header(name, value);
+  }
   // No payload for an empty body, or Fastify would add a content-type the original lacked.
   if (body.byteLength === 0) return reply.send();
   // Fastify gives a Buffer without one `application/octet-stream`; the onSend hook takes it off.
-  if (!response.headers.some(([name]) => name.toLowerCase() === "content-type")) {
-    untyped.add(reply);
-  }
-  return reply.send(Buffer.from(body.buffer, body.byteOffset, body.byteLength));
+  if (!typed) untyped.add(reply);
+  return reply.send(
+    Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength),
+  );
 }
 
 /** Replies replaying a response that had no content type. */
@@ -86,6 +114,11 @@ function replayOf(bytes: Buffer): Readable {
   return replay;
 }
 
+/** The reply about to be sent, with `body`, as the exchange stores it. */
+function captured(reply: FastifyReply, body: Uint8Array): CachedResponseParts {
+  return { status: reply.statusCode, headers: headerPairsOf(reply.getHeaders()), body };
+}
+
 /** Settles the claim by the reply about to be sent; resolves with the payload to send. */
 async function completeOnSend(
   reply: FastifyReply,
@@ -93,11 +126,6 @@ async function completeOnSend(
   exchange: HttpExchange,
   maxResponseBytes: number,
 ): Promise<unknown> {
-  const captured = (body: Uint8Array) => ({
-    status: reply.statusCode,
-    headers: headerPairsOf(reply.getHeaders()),
-    body,
-  });
   if (isFetchResponse(payload)) {
     // As Fastify would after this hook: the Response's status and headers go on the reply, its
     // body (a web stream, or none) is what is sent.
@@ -127,15 +155,17 @@ async function completeOnSend(
       await exchange.release();
       return read.stream;
     }
-    await exchange.complete(captured(read.body));
+    await exchange.complete(captured(reply, read.body));
     return read.body;
   }
   if (payload === undefined || payload === null) {
-    await exchange.complete(captured(new Uint8Array(0)));
+    await exchange.complete(captured(reply, new Uint8Array(0)));
     return payload;
   }
   if (typeof payload === "string" || payload instanceof Uint8Array) {
-    await exchange.complete(captured(typeof payload === "string" ? Buffer.from(payload) : payload));
+    await exchange.complete(
+      captured(reply, typeof payload === "string" ? Buffer.from(payload) : payload),
+    );
     return payload;
   }
   // A payload this hook cannot read: its answer is unknown, so nothing is stored and the key
@@ -175,32 +205,27 @@ const plugin: FastifyPluginAsync<FastifyIdempotencyOptions> = async (fastify, op
       done(null, payload);
       return;
     }
-    readRaw(request, reply, payload).then(
-      (stream) => {
-        done(null, stream);
-      },
-      (error: unknown) => {
-        done(error as Error);
-      },
-    );
+    readNodeBodyThen(payload, maxRequestBytes, (read) => {
+      if (read === undefined) {
+        const problem = problemResponse(
+          "request-too-large",
+          `the body exceeds ${maxRequestBytes} bytes`,
+        );
+        // Settled once the problem is sent, so Fastify goes no further with this request.
+        Promise.resolve(send(reply, problem)).then(
+          () => {
+            done(null, payload);
+          },
+          (error: unknown) => {
+            done(error as Error);
+          },
+        );
+        return;
+      }
+      rawBodies.set(request, read.bytes);
+      done(null, read.restored ? payload : replayOf(read.bytes));
+    });
   });
-
-  async function readRaw(
-    request: FastifyRequest,
-    reply: FastifyReply,
-    payload: Readable,
-  ): Promise<Readable> {
-    const read = await readNodeBody(payload, maxRequestBytes);
-    if (read === undefined) {
-      await send(
-        reply,
-        problemResponse("request-too-large", `the body exceeds ${maxRequestBytes} bytes`),
-      );
-      return payload;
-    }
-    rawBodies.set(request, read.bytes);
-    return read.restored ? payload : replayOf(read.bytes);
-  }
 
   // The claim is taken right before the handler, after every hook (authentication included),
   // so `scope` sees what they put on the request.
@@ -208,7 +233,7 @@ const plugin: FastifyPluginAsync<FastifyIdempotencyOptions> = async (fastify, op
     const handler = route.handler;
     route.handler = async function guarded(this: unknown, request, reply) {
       if (!http.applies(request.method)) return handler.call(this as never, request, reply);
-      const decision = await http.begin(view(request), request);
+      const decision = await http.begin(new FastifyRequestView(request), request);
       if (decision.kind === "respond") return send(reply, decision.response);
       if (decision.kind === "run") {
         exchanges.set(request, decision.exchange);
