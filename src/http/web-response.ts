@@ -1,9 +1,10 @@
 import type { CachedResponse, HeaderPairs } from "../core/cached-response.ts";
 
 /**
- * Headers for a `Response` init: a plain record when every name occurs once, which a runtime
- * takes as is (`@hono/node-server` hands it straight to `writeHead`); a `Headers` built by
- * appending when a name repeats (`set-cookie`, say), so that no value is lost.
+ * Headers for a `Response` init: a plain record when every name occurs once and a content type
+ * is among them, which a runtime takes as is (`@hono/node-server` hands it straight to
+ * `writeHead`); a `Headers` built by appending when a name repeats (`set-cookie`, say), so
+ * that no value is lost, or when there is no content type.
  *
  * @example
  * ```ts
@@ -12,16 +13,22 @@ import type { CachedResponse, HeaderPairs } from "../core/cached-response.ts";
  */
 export function responseHeaders(pairs: HeaderPairs): Record<string, string> | Headers {
   const record: Record<string, string> = Object.create(null) as Record<string, string>;
+  let typed = false;
   for (const [name, value] of pairs) {
     const lower = name.toLowerCase();
-    if (lower in record) {
-      const headers = new Headers();
-      for (const [each, eachValue] of pairs) headers.append(each, eachValue);
-      return headers;
-    }
+    if (lower in record) return headersOf(pairs);
+    if (lower === "content-type") typed = true;
     record[lower] = value;
   }
-  return record;
+  // Untyped, as a Headers object: the runtime then types the body as it typed the original's
+  // (`@hono/node-server` adds its default content type only to a Headers object).
+  return typed ? record : headersOf(pairs);
+}
+
+function headersOf(pairs: HeaderPairs): Headers {
+  const headers = new Headers();
+  for (const [name, value] of pairs) headers.append(name, value);
+  return headers;
 }
 
 /**

@@ -20,8 +20,10 @@ const lossyShape = /(?:\d\.?){16}|\d[eE][+-]?\d|"__proto__"|\\u/;
  * whitespace), with every number as the exact decimal it spells. `JSON.parse` rounds numbers
  * to doubles, so `9007199254740993` and `9007199254740992` would read as one value (and
  * `1e400` as `null`): two requests a handler with exact decimals tells apart would be
- * fingerprinted as one. A number is written as JavaScript writes the double of the same
- * value, so the text is `canonicalJson(JSON.parse(text))` whenever no number was rounded.
+ * fingerprinted as one. A number is written in JavaScript's notation for its exact value, so
+ * the text is `canonicalJson(JSON.parse(text))` whenever every number is written as
+ * JavaScript writes its double (as `JSON.stringify` and most serializers do) or is an integer
+ * below 10^21 written in full; an exact integer of 22 digits or more is kept whole.
  *
  * `parsed`, when given, must be `JSON.parse(text)`: it is reused when nothing can be rounded.
  *

@@ -4,6 +4,7 @@
 import { describe, expect, it } from "vitest";
 import { idempotencyOf, withIdempotency } from "../../src/http/fetch/index.ts";
 import { MemoryStore } from "../../src/stores/memory/index.ts";
+import { serveFetch } from "../servers/listen.ts";
 
 const url = "http://127.0.0.1/orders?dry=1";
 
@@ -66,6 +67,26 @@ describe("the request a fetch handler gets", () => {
     const tooLong = await handler(post("chunked-2", streamOf(['{"a":', '"123456"}'])));
     expect(tooLong.status).toBe(413);
     expect(texts).toHaveLength(1);
+  });
+
+  it("stops reading past the limit whatever Content-Length the request declares", async () => {
+    let pulled = 0;
+    const endless = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        pulled++;
+        if (pulled > 5_000)
+          controller.close(); // bounded, should the adapter read on
+        else controller.enqueue(new Uint8Array(100).fill(0x20));
+      },
+    });
+    const handler = withIdempotency(async () => new Response("ran"), {
+      store: new MemoryStore(),
+      scope: "global",
+      maxRequestBytes: 1000,
+    });
+    const response = await handler(post("lying-1", endless, { "content-length": "10" }));
+    expect(response.status).toBe(413);
+    expect(pulled).toBeLessThanOrEqual(12);
   });
 
   it("hands a Request subclass on as it came, its body read from a clone", async () => {
@@ -197,6 +218,29 @@ describe("fetch responses", () => {
     const replay = await handler(post("cookies-1", "{}"));
     expect(replay.headers.getSetCookie()).toEqual(["a=1", "b=2"]);
     expect(replay.headers.get("content-type")).toBe("text/plain");
+  });
+
+  it("replays a body without a content type as @hono/node-server sent the original", async () => {
+    const { handler } = guarded(
+      () => new Response("hi", { status: 201, headers: new Headers({ "x-a": "1" }) }),
+    );
+    const server = await serveFetch(handler);
+    try {
+      const send = () =>
+        fetch(`${server.url}/orders`, {
+          method: "POST",
+          headers: { "idempotency-key": "untyped-1" },
+          body: "{}",
+        });
+      const first = await send();
+      const replay = await send();
+      expect(replay.headers.get("idempotent-replayed")).toBe("true");
+      expect(first.headers.get("content-type")).toBe("text/plain; charset=UTF-8");
+      expect(replay.headers.get("content-type")).toBe(first.headers.get("content-type"));
+      expect(await replay.text()).toBe(await first.text());
+    } finally {
+      await server.close();
+    }
   });
 
   it("fails, and releases the key, when the handler returns a Response whose body it used", async () => {
