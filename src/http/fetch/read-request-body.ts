@@ -47,8 +47,10 @@ function copyInit(request: Request, body: Uint8Array): RequestInit {
 
 /**
  * Reads a fetch request's body, at most `limit` bytes of it, leaving a request whose body the
- * handler reads as sent. A plain `Request` has its body read once, in place, stopping past the
- * limit, and the handler, if it runs, gets a copy over those bytes, built only then. Any other request (a subclass, one carrying a framework's own
+ * handler reads as sent. A plain `Request` has its body read once, in place (a body whose
+ * `Content-Length` is declared within the limit whole, since the server that received it holds
+ * it to that length; any other stopping past the limit), and the handler, if it runs, gets a
+ * copy over those bytes, built only then. Any other request (a subclass, one carrying a framework's own
  * properties) is read from a clone, and the handler gets it untouched.
  *
  * @example
@@ -62,16 +64,34 @@ export async function readRequestBody(request: Request, limit: number): Promise<
   if (!readableInPlace(request)) {
     return { body: await readWebBody(request.clone().body, limit), request: () => request };
   }
-  const stream = request.body;
-  // No body at all: nothing is read, the handler gets the request itself.
-  if (stream === null) return { body: new Uint8Array(0), request: () => request };
-  // Read up to the limit whatever the request declares: an in-process request's stream need
-  // not match its Content-Length, and only a server checks that.
-  const body = await readWebBody(stream, limit);
+  const declared = request.headers.get("content-length");
+  let body: Uint8Array | undefined;
+  if (
+    declared !== null &&
+    /^\d+$/.test(declared) &&
+    Number(declared) <= limit &&
+    !request.headers.has("transfer-encoding")
+  ) {
+    // Whole, at once: the server that received it holds a body to its declared length, and
+    // `arrayBuffer()` is a server's fast path (@hono/node-server reads the socket directly
+    // where `body` would build a stream). A Request built in-process with a stream longer
+    // than its Content-Length is read whole: no client can send one.
+    try {
+      body = new Uint8Array(await request.arrayBuffer());
+    } catch {
+      // The client went away mid-body: nobody is there to answer, nothing was claimed.
+      body = undefined;
+    }
+  } else {
+    const stream = request.body;
+    // No body at all: nothing is read, the handler gets the request itself.
+    if (stream === null) return { body: new Uint8Array(0), request: () => request };
+    body = await readWebBody(stream, limit);
+  }
   const bytes = body ?? new Uint8Array(0);
   let copy: Request | undefined;
   return {
-    body,
+    body: body !== undefined && body.byteLength > limit ? undefined : body,
     request: () => (copy ??= new Request(request.url, copyInit(request, bytes))),
   };
 }
