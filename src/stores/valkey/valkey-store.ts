@@ -106,7 +106,7 @@ type Operation = "tryInsert" | "complete" | "touch" | "remove" | "get" | "purge"
 
 /**
  * A lease or retention as the scripts take it: the padded TTL the record holds, and the key's
- * TTL (the TTL plus {@link tokenRetentionMs}) for PX, so the script formats no number.
+ * TTL (the TTL plus `tokenRetentionMs`) for PX, so the script formats no number.
  */
 interface TtlArgs {
   readonly ttlMs: number;
