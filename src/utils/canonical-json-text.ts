@@ -55,8 +55,12 @@ export function canonicalJsonText(text: string, parsed: unknown = unparsed): str
 const numberToken = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
 // eslint-disable-next-line no-control-regex -- JSON strings may not hold raw control characters
 const stringToken = /"(?:[^"\\\u0000-\u001f]|\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4}))*"/y;
-/** A key JavaScript lists first, in numeric order: an array index. */
 const indexKey = /^(?:0|[1-9]\d*)$/;
+
+/** Whether JavaScript lists `key` first, in numeric order: an array index. */
+function isIndex(key: string): boolean {
+  return indexKey.test(key) && Number(key) < 2 ** 32 - 1;
+}
 
 class Reader {
   readonly #text: string;
@@ -156,8 +160,8 @@ class Reader {
     // In the order JSON.stringify lists canonicalJson's sorted copy: array indices first, by
     // value, then the other keys sorted by UTF-16 code units.
     const keys = [...members.keys()];
-    const indices = keys.filter((key) => indexKey.test(key) && Number(key) < 2 ** 32 - 1);
-    const others = keys.filter((key) => !(indexKey.test(key) && Number(key) < 2 ** 32 - 1));
+    const indices = keys.filter(isIndex);
+    const others = keys.filter((key) => !isIndex(key));
     indices.sort((a, b) => Number(a) - Number(b));
     others.sort();
     const body = [...indices, ...others].map(
