@@ -182,4 +182,20 @@ describe("hono replays", () => {
     expect(await replay.text()).toBe("ok");
     expect(runs).toBe(1);
   });
+
+  it("sends a body the route gave no content type with the type the original had", async () => {
+    const app = new Hono();
+    app.use(idempotency({ store: new MemoryStore(), scope: "global" }));
+    app.post("/untyped", (c) => {
+      c.header("x-a", "1");
+      return c.body(new Uint8Array([104, 105]), 201);
+    });
+    const url = `${await start(app)}/untyped`;
+    const first = await post(url, "untyped", "{}");
+    const replay = await post(url, "untyped", "{}");
+    expect(replay.headers.get("idempotent-replayed")).toBe("true");
+    expect(first.headers.get("content-type")).not.toBeNull();
+    expect(replay.headers.get("content-type")).toBe(first.headers.get("content-type"));
+    expect(await replay.text()).toBe(await first.text());
+  });
 });
